@@ -1,0 +1,359 @@
+/*
+ * client: a connection's life from accept to free.
+ *
+ * Input: the bufferevent's read callback hands the input buffer to the
+ * line reader a chunk at a time, without copying, and each complete line
+ * to the pool's dispatch hook.  Output: everything for a client is
+ * appended to its bufferevent's output buffer, which libevent writes as
+ * the socket allows; its length is the client's send queue.
+ *
+ * Closing is a state, never a free in a callback.  client_close marks the
+ * client, stops its input and queues it; the reaper (client_pool_reap,
+ * run by the server's event with nothing on the stack) announces the
+ * departure, then either frees the client at once (abort) or lets it
+ * drain: queue flushed, then for a lingering close shutdown(SHUT_WR) and
+ * the peer's FIN awaited, each step bounded by the pool's linger time.
+ * When a step ends the client is queued again and the reaper frees it.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "compat.h"
+#include "log.h"
+#include "xmalloc.h"
+
+static void client_read_cb(struct bufferevent *, void *);
+static void client_event_cb(struct bufferevent *, short, void *);
+static void client_drain_read_cb(struct bufferevent *, void *);
+static void client_drain_write_cb(struct bufferevent *, void *);
+static void client_drain_event_cb(struct bufferevent *, short, void *);
+
+void
+client_pool_init(struct client_pool *pool, struct event_base *base,
+    struct chat *chat, size_t max_line)
+{
+	memset(pool, 0, sizeof *pool);
+	pool->base = base;
+	pool->chat = chat;
+	pool->max_line = max_line;
+	pool->linger = 10;
+	pool->next_id = 1;
+	TAILQ_INIT(&pool->all);
+	TAILQ_INIT(&pool->reap);
+}
+
+/* Unlink and free one client, whatever state it is in. */
+static void
+client_free(struct client *c)
+{
+	struct client_pool	*pool = c->pool;
+
+	if (!(c->flags & CLIENT_GONE))
+		chat_leave(pool->chat, &c->user);
+	if (c->flags & CLIENT_QUEUED)
+		TAILQ_REMOVE(&pool->reap, c, reap_entry);
+	TAILQ_REMOVE(&pool->all, c, entry);
+	pool->nclients--;
+	log_info("client %lu %s closed (%s)", c->id, c->addr,
+	    c->reason != NULL ? c->reason : "server exit");
+	bufferevent_free(c->bev);
+	line_reader_free(&c->lr);
+	free(c->reason);
+	free(c);
+}
+
+void
+client_pool_free(struct client_pool *pool)
+{
+	struct client	*c;
+
+	while ((c = TAILQ_FIRST(&pool->all)) != NULL)
+		client_free(c);
+}
+
+/* Write the peer's address as "a.b.c.d:port" or "[v6]:port". */
+static void
+client_format_addr(char *buf, size_t size, const struct sockaddr *sa)
+{
+	char	host[INET6_ADDRSTRLEN];
+
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)sa;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof host);
+		snprintf(buf, size, "[%s]:%u", host, ntohs(s6->sin6_port));
+	} else if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *)sa;
+
+		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof host);
+		snprintf(buf, size, "%s:%u", host, ntohs(s4->sin_port));
+	} else
+		snprintf(buf, size, "unknown");
+}
+
+struct client *
+client_new(struct client_pool *pool, int fd, const struct sockaddr *sa,
+    socklen_t salen)
+{
+	struct client	*c = xcalloc(1, sizeof *c);
+	int		 on = 1;
+
+	(void)salen;
+	c->pool = pool;
+	c->id = pool->next_id++;
+	client_format_addr(c->addr, sizeof c->addr, sa);
+	/* Dead peers must not hold a slot for ever. */
+	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) == -1)
+		log_warn("client %lu: SO_KEEPALIVE", c->id);
+	c->bev = bufferevent_socket_new(pool->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL)
+		fatalx("bufferevent_socket_new failed");
+	line_reader_init(&c->lr, pool->max_line);
+	chat_enter(pool->chat, &c->user, bufferevent_get_output(c->bev));
+	TAILQ_INSERT_TAIL(&pool->all, c, entry);
+	pool->nclients++;
+	bufferevent_setcb(c->bev, client_read_cb, NULL, client_event_cb, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	log_info("client %lu %s connected as %s", c->id, c->addr,
+	    c->user.nick);
+	return c;
+}
+
+void
+client_printf(struct client *c, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	user_vprintf(&c->user, fmt, ap);
+	va_end(ap);
+}
+
+size_t
+client_queued(const struct client *c)
+{
+	return evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
+int
+client_closing(const struct client *c)
+{
+	return (c->flags & CLIENT_CLOSING) != 0;
+}
+
+/* Put the client on the reap queue and wake the reaper. */
+static void
+client_queue(struct client *c)
+{
+	struct client_pool	*pool = c->pool;
+
+	if (c->flags & CLIENT_QUEUED)
+		return;
+	c->flags |= CLIENT_QUEUED;
+	TAILQ_INSERT_TAIL(&pool->reap, c, reap_entry);
+	if (pool->reap_ev != NULL)
+		event_active(pool->reap_ev, EV_TIMEOUT, 0);
+}
+
+void
+client_close(struct client *c, enum client_close_how how, const char *why)
+{
+	if (how == CLIENT_ABORT)
+		c->flags |= CLIENT_NOFLUSH;
+	if (c->flags & CLIENT_CLOSING) {
+		if (how == CLIENT_ABORT)
+			client_queue(c);	/* the reaper frees it now */
+		return;
+	}
+	c->flags |= CLIENT_CLOSING;
+	if (how == CLIENT_LINGER)
+		c->flags |= CLIENT_LINGER;
+	c->reason = xstrdup(why);
+	c->user.flags |= USER_MUTED;
+	bufferevent_disable(c->bev, EV_READ);
+	log_debug("client %lu closing (%s)", c->id, why);
+	client_queue(c);
+}
+
+/* Send the telnet answers the line reader has collected. */
+static void
+client_send_replies(struct client *c)
+{
+	const unsigned char	*r;
+	size_t			 len;
+
+	if ((r = line_reply(&c->lr, &len)) != NULL && len > 0) {
+		bufferevent_write(c->bev, r, len);
+		line_reply_done(&c->lr);
+	}
+}
+
+/* Frame what has arrived and hand each complete line on. */
+static void
+client_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct client		*c = arg;
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	struct evbuffer_iovec	 v;
+	enum line_result	 res;
+	size_t			 used;
+
+	while (!(c->flags & CLIENT_CLOSING) && evbuffer_get_length(in) > 0) {
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+			break;
+		used = line_scan(&c->lr, v.iov_base, v.iov_len, &res);
+		evbuffer_drain(in, used);
+		client_send_replies(c);
+		if (res == LINE_READY)
+			c->pool->dispatch(c, c->lr.buf, c->lr.len);
+		else if (res == LINE_OVERLONG)
+			client_printf(c, "-!- error: line too long (more than "
+			    "%zu bytes); it was dropped", c->pool->max_line);
+	}
+	if (c->flags & CLIENT_CLOSING)
+		evbuffer_drain(in, evbuffer_get_length(in));
+	line_reader_shrink(&c->lr);
+}
+
+/* EOF or an error on a client in normal service. */
+static void
+client_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct client	*c = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_EOF) {
+		/* Half-close: keep sending what is queued, then close. */
+		c->flags |= CLIENT_EOF;
+		log_debug("client %lu %s: peer FIN", c->id, c->addr);
+		client_close(c, CLIENT_FLUSH, "connection closed");
+	} else if (what & BEV_EVENT_ERROR) {
+		log_info("client %lu %s: %s", c->id, c->addr,
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		client_close(c, CLIENT_ABORT, "connection closed");
+	}
+}
+
+/* The drain step is over: back to the reaper, which frees the client. */
+static void
+client_done(struct client *c)
+{
+	c->flags |= CLIENT_DONE;
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	client_queue(c);
+}
+
+/* The queue is empty: close now, or send FIN and wait for the peer's. */
+static void
+client_flushed(struct client *c)
+{
+	struct timeval	 tv = { c->pool->linger, 0 };
+	int		 fd = (int)bufferevent_getfd(c->bev);
+
+	if (!(c->flags & CLIENT_LINGER) || (c->flags & CLIENT_EOF)) {
+		client_done(c);
+		return;
+	}
+	if (shutdown(fd, SHUT_WR) == -1) {
+		log_debug("client %lu: shutdown: %s", c->id, strerror(errno));
+		client_done(c);
+		return;
+	}
+	c->flags |= CLIENT_FIN_SENT;
+	bufferevent_set_timeouts(c->bev, &tv, NULL);
+	bufferevent_enable(c->bev, EV_READ);
+}
+
+/* While lingering, input is read only to see the FIN, and discarded. */
+static void
+client_drain_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct evbuffer	*in = bufferevent_get_input(bev);
+
+	(void)arg;
+	evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+static void
+client_drain_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct client	*c = arg;
+
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0 &&
+	    !(c->flags & (CLIENT_FIN_SENT | CLIENT_DONE)))
+		client_flushed(c);
+}
+
+static void
+client_drain_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct client	*c = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_EOF) {
+		c->flags |= CLIENT_EOF;
+		if (c->flags & CLIENT_FIN_SENT)
+			client_done(c);
+		return;		/* still flushing: the write side goes on */
+	}
+	if (what & BEV_EVENT_TIMEOUT)
+		log_info("client %lu %s: close timed out", c->id, c->addr);
+	client_done(c);
+}
+
+/* Start the polite part of a close: flush, then maybe linger. */
+static void
+client_drain(struct client *c)
+{
+	struct timeval	 tv = { c->pool->linger, 0 };
+
+	c->flags |= CLIENT_DRAINING;
+	bufferevent_setcb(c->bev, client_drain_read_cb, client_drain_write_cb,
+	    client_drain_event_cb, c);
+	bufferevent_set_timeouts(c->bev, NULL, &tv);
+	bufferevent_enable(c->bev, EV_WRITE);
+	if (client_queued(c) == 0)
+		client_flushed(c);
+}
+
+/* One client from the reap queue: announce, then free or drain it. */
+static void
+client_reap(struct client *c)
+{
+	struct client_pool	*pool = c->pool;
+
+	if (!(c->flags & CLIENT_GONE)) {
+		pool->depart(c);
+		c->flags |= CLIENT_GONE;
+	}
+	if (c->flags & (CLIENT_NOFLUSH | CLIENT_DONE))
+		client_free(c);
+	else if (!(c->flags & CLIENT_DRAINING))
+		client_drain(c);
+}
+
+void
+client_pool_reap(struct client_pool *pool)
+{
+	struct client	*c;
+
+	while ((c = TAILQ_FIRST(&pool->reap)) != NULL) {
+		TAILQ_REMOVE(&pool->reap, c, reap_entry);
+		c->flags &= ~CLIENT_QUEUED;
+		client_reap(c);
+	}
+}

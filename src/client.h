@@ -1,0 +1,97 @@
+/*
+ * client: one TCP connection.  Its bufferevent, its input framing, its
+ * output queue and the polite or abrupt way it ends.  Sits on the room
+ * module (a client is a user) and below the commands, which it reaches
+ * only through the pool's hooks.
+ */
+#ifndef EVCHAT_CLIENT_H
+#define EVCHAT_CLIENT_H
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "line.h"
+#include "room.h"
+
+struct bufferevent;
+struct event;
+struct event_base;
+struct client;
+
+/* How a client is to be closed. */
+enum client_close_how {
+	CLIENT_ABORT,	/* at once, dropping queued output (errors) */
+	CLIENT_FLUSH,	/* send what is queued, then close (peer sent FIN) */
+	CLIENT_LINGER	/* send what is queued, send FIN, await the peer's */
+};
+
+/* Every client of a server, the close queue and what clients share. */
+struct client_pool {
+	struct event_base	*base;
+	struct chat		*chat;		/* the server's */
+	TAILQ_HEAD(, client)	 all;		/* every client, closing too */
+	TAILQ_HEAD(, client)	 reap;		/* closing, for the reaper */
+	size_t			 nclients;	/* length of all */
+	struct event		*reap_ev;	/* the server's reaper; owned */
+	unsigned long		 next_id;	/* for log lines */
+	size_t			 max_line;	/* --max-line */
+	int			 linger;	/* seconds a polite close waits */
+	const char		*motd;		/* welcome lines; the server's */
+	size_t			 motd_len;
+	/* Set by the server: handle one complete input line. */
+	void			(*dispatch)(struct client *, char *, size_t);
+	/* Set by the server: announce a departure and leave the chat. */
+	void			(*depart)(struct client *);
+};
+
+/* A connected client.  Owned by the pool; freed only by the reaper. */
+struct client {
+	struct user		 user;	/* nick, room, output: first member */
+	struct client_pool	*pool;
+	struct bufferevent	*bev;	/* owned; closes the socket when freed */
+	struct line_reader	 lr;	/* the unfinished input line */
+	TAILQ_ENTRY(client)	 entry;		/* in pool.all */
+	TAILQ_ENTRY(client)	 reap_entry;	/* in pool.reap when queued */
+	unsigned long		 id;
+	char			*reason;	/* owned; why it is closing */
+	char			 addr[56];	/* the peer, "1.2.3.4:5" or "[::1]:5" */
+	int			 flags;
+#define CLIENT_CLOSING	0x01	/* client_close was called */
+#define CLIENT_QUEUED	0x02	/* on pool.reap */
+#define CLIENT_GONE	0x04	/* departure announced, out of the chat */
+#define CLIENT_NOFLUSH	0x08	/* drop queued output (abort) */
+#define CLIENT_LINGER	0x10	/* send FIN after the queue, await peer FIN */
+#define CLIENT_DRAINING	0x20	/* the reaper started the flush */
+#define CLIENT_FIN_SENT	0x40	/* shutdown(SHUT_WR) done */
+#define CLIENT_DONE	0x80	/* nothing left to wait for: free it */
+#define CLIENT_EOF	0x100	/* the peer's FIN was read */
+};
+
+/* Set up an empty pool. */
+void	client_pool_init(struct client_pool *, struct event_base *,
+	    struct chat *, size_t max_line);
+/* Free every client at once and the pool's own parts. */
+void	client_pool_free(struct client_pool *);
+/* Free or advance every queued client; run from the loop only. */
+void	client_pool_reap(struct client_pool *);
+
+/* Take over an accepted socket; returns the new client. */
+struct client *client_new(struct client_pool *, int fd,
+	    const struct sockaddr *, socklen_t);
+/* Send a formatted line (CRLF added) to this client. */
+void	client_printf(struct client *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* Bytes queued for this client and not yet written to the socket. */
+size_t	client_queued(const struct client *);
+/*
+ * Start closing: stop handling input and queue the client for the reaper.
+ * Idempotent and safe anywhere; an abort overrides a polite close.
+ */
+void	client_close(struct client *, enum client_close_how, const char *why);
+/* Is the client on its way out? */
+int	client_closing(const struct client *);
+
+#endif

@@ -1,0 +1,84 @@
+/*
+ * cmd: what a line from a client means.  Chat, or a command from the one
+ * dispatch table; handlers live in cmd-*.c by family.
+ */
+#ifndef EVCHAT_CMD_H
+#define EVCHAT_CMD_H
+
+#include <stddef.h>
+
+struct client;
+struct cmd_entry;
+
+#define CMD_ARGS_MAX	4
+
+/* A command line split into words (in place, in the client's line). */
+struct cmd_args {
+	const struct cmd_entry	*cmd;
+	int			 argc;
+	char			*argv[CMD_ARGS_MAX];
+};
+
+/* One command: one table entry plus one small handler. */
+struct cmd_entry {
+	const char	*name;		/* without '/' */
+	const char	*alias;		/* another name, or NULL */
+	int		 min_args;
+	int		 max_args;
+	int		 flags;
+#define CMD_REST	0x1	/* the last argument is the rest of the line */
+	void		(*exec)(struct client *, struct cmd_args *);
+	const char	*usage;		/* "/msg NICK TEXT" */
+	const char	*help;		/* one line for /help */
+};
+
+extern const struct cmd_entry	cmd_table[];
+extern const size_t		cmd_table_len;
+
+/* The pool's dispatch hook: handle one complete line from a client. */
+void	cmd_dispatch(struct client *, char *line, size_t len);
+/* Greet a new client and put it in #lobby. */
+void	cmd_welcome(struct client *);
+/* The pool's depart hook: tell the room, leave the chat. */
+void	cmd_depart(struct client *);
+
+/* The entry named name or aliased so (ASCII case ignored), or NULL. */
+const struct cmd_entry *cmd_find(const char *name);
+/*
+ * Split s into at most max words at spaces and tabs, the last taking the
+ * rest of the line when rest is set.  Returns the count, or -1 if there
+ * are more words than max.
+ */
+int	cmd_split(char *s, char **argv, int max, int rest);
+/* Repair and strip user text; the result lives until the next call. */
+const char *cmd_clean(const char *text, size_t *len);
+
+/* Format a whole line; the result lives until the next call. */
+char	*cmd_format(const char *, size_t *len, ...)
+	    __attribute__((format(printf, 1, 3)));
+/* Free the module's scratch buffers (at exit, for leak checkers). */
+void	cmd_free(void);
+
+/* Replies shared by the handlers. */
+void	cmd_error(struct client *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	cmd_usage(struct client *, const struct cmd_entry *);
+/* Leave the current room (if any) and enter the room called name. */
+void	cmd_enter_room(struct client *, const char *name);
+
+/* cmd-session.c */
+void	cmd_help(struct client *, struct cmd_args *);
+void	cmd_nick(struct client *, struct cmd_args *);
+void	cmd_quit(struct client *, struct cmd_args *);
+/* cmd-room.c */
+void	cmd_join(struct client *, struct cmd_args *);
+void	cmd_part(struct client *, struct cmd_args *);
+void	cmd_rooms(struct client *, struct cmd_args *);
+void	cmd_who(struct client *, struct cmd_args *);
+void	cmd_topic(struct client *, struct cmd_args *);
+/* cmd-chat.c */
+void	cmd_say(struct client *, const char *, size_t);
+void	cmd_msg(struct client *, struct cmd_args *);
+void	cmd_me(struct client *, struct cmd_args *);
+
+#endif

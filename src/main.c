@@ -1,0 +1,168 @@
+/*
+ * main: the command line and nothing else.  Parses and checks every
+ * option before anything listens, so a typo costs a clear message and a
+ * non-zero exit, then hands a server_opts to the server.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "server.h"
+
+#define MAIN_EXIT_USAGE	2
+
+enum {
+	OPT_BACKLOG = 256,
+	OPT_HISTORY,
+	OPT_MAX_LINE,
+	OPT_MOTD
+};
+
+static const struct option main_longopts[] = {
+	{ "listen",	required_argument,	NULL, 'l' },
+	{ "port",	required_argument,	NULL, 'p' },
+	{ "backlog",	required_argument,	NULL, OPT_BACKLOG },
+	{ "history",	required_argument,	NULL, OPT_HISTORY },
+	{ "max-line",	required_argument,	NULL, OPT_MAX_LINE },
+	{ "motd",	required_argument,	NULL, OPT_MOTD },
+	{ "verbose",	no_argument,		NULL, 'v' },
+	{ "help",	no_argument,		NULL, 'h' },
+	{ "version",	no_argument,		NULL, 'V' },
+	{ NULL,		0,			NULL, 0 }
+};
+
+static void
+main_usage(FILE *f)
+{
+	fprintf(f,
+"usage: evchatd [options]\n"
+"A chat server for nc and telnet: connect, type, and talk.\n"
+"\n"
+"  -l, --listen ADDR[:PORT]  listen on ADDR (repeatable; [::1]:7070 for\n"
+"                            IPv6); default: 0.0.0.0 and :: on --port\n"
+"  -p, --port N              port for the default addresses and for -l\n"
+"                            without a port; 0 picks a free one (default %d)\n"
+"      --backlog N           listen(2) queue of pending connections\n"
+"                            (default %d)\n"
+"      --history N           recent messages kept per room and shown on\n"
+"                            join; 0 keeps none (default 20)\n"
+"      --max-line BYTES      longest input line; longer ones are refused\n"
+"                            (default 1024, 16 to 65536)\n"
+"      --motd FILE           greet every client with the lines of FILE\n"
+"                            (default: none)\n"
+"  -v, --verbose             log more: connections' details and chat text\n"
+"  -h, --help                show this help and exit\n"
+"  -V, --version             show the version and exit\n"
+"\n"
+"Logs go to stderr.  With port 0 each listener prints\n"
+"'listening on ADDR:PORT' before the server accepts.\n",
+	    SERVER_DEFAULT_PORT, SOMAXCONN);
+}
+
+/* Parse a whole decimal number in [min, max] or exit with a message. */
+static unsigned long
+main_number(const char *opt, const char *arg, unsigned long min,
+    unsigned long max)
+{
+	char		*end;
+	unsigned long	 v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (arg[0] == '\0' || arg[0] == '-' || *end != '\0' || errno != 0 ||
+	    v < min || v > max) {
+		fprintf(stderr, "evchatd: %s: '%s' is not a number from %lu "
+		    "to %lu\n", opt, arg, min, max);
+		fprintf(stderr, "try 'evchatd --help'\n");
+		exit(MAIN_EXIT_USAGE);
+	}
+	return v;
+}
+
+/* Fill opts from argv, exiting on any error. */
+static void
+main_parse(int argc, char **argv, struct server_opts *o, int *verbose)
+{
+	int	ch;
+
+	while ((ch = getopt_long(argc, argv, "l:p:vhV", main_longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'l':
+			if (o->nlisten == SERVER_MAX_LISTEN) {
+				fprintf(stderr, "evchatd: at most %d --listen "
+				    "addresses\n", SERVER_MAX_LISTEN);
+				exit(MAIN_EXIT_USAGE);
+			}
+			o->listen[o->nlisten++] = optarg;
+			break;
+		case 'p':
+			o->port = (int)main_number("--port", optarg, 0, 65535);
+			break;
+		case OPT_BACKLOG:
+			o->backlog = (int)main_number("--backlog", optarg, 1,
+			    65535);
+			break;
+		case OPT_HISTORY:
+			o->history = main_number("--history", optarg, 0,
+			    10000);
+			break;
+		case OPT_MAX_LINE:
+			o->max_line = main_number("--max-line", optarg, 16,
+			    65536);
+			break;
+		case OPT_MOTD:
+			o->motd = optarg;
+			break;
+		case 'v':
+			(*verbose)++;
+			break;
+		case 'h':
+			main_usage(stdout);
+			exit(0);
+		case 'V':
+			printf("evchatd %s\n", PACKAGE_VERSION);
+			exit(0);
+		default:
+			fprintf(stderr, "try 'evchatd --help'\n");
+			exit(MAIN_EXIT_USAGE);
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "evchatd: unexpected argument '%s'\n"
+		    "try 'evchatd --help'\n", argv[optind]);
+		exit(MAIN_EXIT_USAGE);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct server_opts	 o = {
+		.port = SERVER_DEFAULT_PORT,
+		.backlog = SOMAXCONN,
+		.history = 20,
+		.max_line = 1024,
+	};
+	struct server		*srv;
+	int			 verbose = 0, rc;
+
+	main_parse(argc, argv, &o, &verbose);
+	log_set_level(verbose > 0 ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+	/* A peer that vanishes mid-write must cost an error, not the process. */
+	signal(SIGPIPE, SIG_IGN);
+	if ((srv = server_new(&o)) == NULL)
+		return 1;
+	rc = server_run(srv);
+	server_free(srv);
+	return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,102 @@
+/*
+ * room: the people and the places.  Users with unique nicks, rooms with
+ * members, topics and history, and broadcast.  Knows output buffers, not
+ * sockets: it only ever appends to a user's evbuffer.
+ */
+#ifndef EVCHAT_ROOM_H
+#define EVCHAT_ROOM_H
+
+#include <sys/queue.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "history.h"
+#include "htab.h"
+#include "name.h"
+
+struct evbuffer;
+struct room;
+
+#define ROOM_LOBBY	"lobby"	/* the room everyone starts in; never removed */
+
+/* A person in the chat.  Embedded in the client, which owns it. */
+struct user {
+	char			 nick[NAME_MAX_BYTES + 1];
+	struct htab_node	 node;	/* in chat.nicks while registered */
+	struct membership	*ms;	/* the one room the user is in, or NULL */
+	struct evbuffer		*out;	/* lines for this user; the client's */
+	int			 flags;
+#define USER_MUTED	0x1	/* closing: appends to it are dropped */
+};
+
+/* The link between a user and a room: made by room_join, freed by room_part. */
+struct membership {
+	TAILQ_ENTRY(membership)	 entry;	/* in room.members */
+	struct room		*room;
+	struct user		*user;
+};
+
+/* A room.  Owned by the chat; exists while it has members (or is #lobby). */
+struct room {
+	char			 name[NAME_MAX_BYTES + 1];	/* without '#' */
+	struct htab_node	 node;		/* in chat.rooms */
+	TAILQ_ENTRY(room)	 entry;		/* in chat.room_list */
+	TAILQ_HEAD(, membership) members;	/* in join order */
+	size_t			 nmembers;
+	char			*topic;		/* owned; NULL when unset */
+	struct history		 history;	/* recent chat and actions */
+};
+
+/* Everyone and every room of one server. */
+struct chat {
+	struct htab		 nicks;		/* users by nick */
+	struct htab		 rooms;		/* rooms by name */
+	TAILQ_HEAD(, room)	 room_list;	/* rooms in creation order */
+	size_t			 nrooms;
+	struct room		*lobby;
+	size_t			 history_max;	/* --history */
+	unsigned long		 next_guest;	/* the next guest-N to try */
+};
+
+/* What chat_rename decided. */
+enum chat_rename_result { RENAME_OK, RENAME_SAME, RENAME_TAKEN };
+
+void	chat_init(struct chat *, size_t history_max);
+/* Free every room; every user must have left. */
+void	chat_free(struct chat *);
+/* Register a new user writing to out under a fresh guest nick. */
+void	chat_enter(struct chat *, struct user *, struct evbuffer *out);
+/* Part the user's room and unregister its nick. */
+void	chat_leave(struct chat *, struct user *);
+/* The user holding nick (ASCII case ignored), or NULL. */
+struct user *chat_find_user(struct chat *, const char *nick);
+/* Take a valid nick if nobody else holds it. */
+enum chat_rename_result chat_rename(struct chat *, struct user *,
+	    const char *nick);
+/* The room called name (without '#', ASCII case ignored), or NULL. */
+struct room *chat_find_room(struct chat *, const char *name);
+
+/* Put the user, who is in no room, into the room called name, creating it. */
+struct room *room_join(struct chat *, struct user *, const char *name);
+/* Take the user out of its room; an empty room other than #lobby goes. */
+void	room_part(struct chat *, struct user *);
+/* The user's room, or NULL. */
+struct room *room_of(const struct user *);
+/* Append a whole line (CRLF included) to every member but except. */
+void	room_broadcast(struct room *, const struct user *except,
+	    const char *, size_t);
+/* Broadcast and keep the line in the room's history. */
+void	room_say(struct room *, const struct user *except, const char *,
+	    size_t);
+/* Replace the topic with a copy of text. */
+void	room_set_topic(struct room *, const char *, size_t);
+
+/* Append a whole line (CRLF included) to one user, unless muted. */
+void	user_send(struct user *, const char *, size_t);
+/* Append a formatted line to one user; CRLF is added. */
+void	user_printf(struct user *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	user_vprintf(struct user *, const char *, va_list);
+
+#endif

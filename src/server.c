@@ -1,0 +1,398 @@
+/*
+ * server: owns everything else.  It binds the listeners in the order the
+ * study note teaches (socket, bind, listen, then accept per client), turns
+ * signals into events, runs the reaper that frees closing clients with
+ * nothing on the stack, and pauses accepting when the process runs out
+ * of file descriptors instead of spinning on EMFILE.
+ *
+ * It does not parse options (main) or know what lines mean (cmd).
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "cmd.h"
+#include "line.h"
+#include "log.h"
+#include "room.h"
+#include "server.h"
+#include "xmalloc.h"
+
+#define SERVER_MOTD_MAX		(64 * 1024)	/* bytes of MOTD file read */
+#define SERVER_ACCEPT_PAUSE	1		/* seconds, after EMFILE */
+
+struct server {
+	struct event_base	*base;
+	struct chat		 chat;
+	struct client_pool	 pool;
+	struct evconnlistener	*listeners[SERVER_MAX_LISTEN * 4];
+	size_t			 nlisteners;
+	struct event		*sigint;
+	struct event		*sigterm;
+	struct event		*reap_ev;
+	struct event		*resume_ev;	/* re-enables accept after EMFILE */
+	char			*motd;		/* formatted MOTD lines; owned */
+	int			 shared_port;	/* the port port-0 listeners share */
+};
+
+/* Write a socket address as "a.b.c.d:port" or "[v6]:port". */
+static void
+server_format_addr(char *buf, size_t size, const struct sockaddr *sa)
+{
+	char		host[INET6_ADDRSTRLEN] = "?";
+	unsigned	port = 0;
+
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)sa;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof host);
+		port = ntohs(s6->sin6_port);
+		snprintf(buf, size, "[%s]:%u", host, port);
+		return;
+	}
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *)sa;
+
+		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof host);
+		port = ntohs(s4->sin_port);
+	}
+	snprintf(buf, size, "%s:%u", host, port);
+}
+
+static void
+server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct server	*srv = arg;
+	struct client	*c;
+
+	(void)l;
+	c = client_new(&srv->pool, (int)fd, sa, (socklen_t)salen);
+	cmd_welcome(c);
+}
+
+/* Accepting again after a pause for lack of file descriptors. */
+static void
+server_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server	*srv = arg;
+	size_t		 i;
+
+	(void)fd;
+	(void)what;
+	for (i = 0; i < srv->nlisteners; i++)
+		evconnlistener_enable(srv->listeners[i]);
+	log_info("accepting connections again");
+}
+
+/*
+ * accept(2) failed.  Out of descriptors, the pending connection stays in
+ * the queue and the listener would wake again at once: pause accepting
+ * for a moment instead of spinning.
+ */
+static void
+server_accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	struct server	*srv = arg;
+	struct timeval	 tv = { SERVER_ACCEPT_PAUSE, 0 };
+	int		 err = EVUTIL_SOCKET_ERROR();
+	size_t		 i;
+
+	(void)l;
+	if (err != EMFILE && err != ENFILE && err != ENOBUFS &&
+	    err != ENOMEM) {
+		log_warnx("accept: %s", evutil_socket_error_to_string(err));
+		return;
+	}
+	if (evtimer_pending(srv->resume_ev, NULL))
+		return;
+	log_warnx("accept: %s; pausing for %d s",
+	    evutil_socket_error_to_string(err), SERVER_ACCEPT_PAUSE);
+	for (i = 0; i < srv->nlisteners; i++)
+		evconnlistener_disable(srv->listeners[i]);
+	evtimer_add(srv->resume_ev, &tv);
+}
+
+/* Bind and listen on one address; returns the socket or -1. */
+static int
+server_bind(struct server *srv, struct addrinfo *ai, int backlog)
+{
+	int	fd, on = 1, port_zero;
+
+	port_zero = ai->ai_family == AF_INET6 ?
+	    ((struct sockaddr_in6 *)(void *)ai->ai_addr)->sin6_port == 0 :
+	    ((struct sockaddr_in *)(void *)ai->ai_addr)->sin_port == 0;
+	if (port_zero && srv->shared_port != 0) {
+		/* Port 0 on several listeners: they all get the first's. */
+		if (ai->ai_family == AF_INET6)
+			((struct sockaddr_in6 *)(void *)ai->ai_addr)->sin6_port
+			    = htons((uint16_t)srv->shared_port);
+		else
+			((struct sockaddr_in *)(void *)ai->ai_addr)->sin_port =
+			    htons((uint16_t)srv->shared_port);
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd == -1)
+		return -1;
+	/* Restart at once even while old connections sit in TIME_WAIT. */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == -1 ||
+	    (ai->ai_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &on, sizeof on) == -1) ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
+	    listen(fd, backlog) == -1) {
+		int	saved = errno;
+
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+/* Split "host:port", "[v6]:port", "host" or "v6" into its parts. */
+static int
+server_split_addr(const char *spec, int dport, char *host, size_t hsize,
+    char *port, size_t psize)
+{
+	const char	*colon, *end;
+	size_t		 len;
+
+	snprintf(port, psize, "%d", dport);
+	if (spec[0] == '[') {
+		if ((end = strchr(spec, ']')) == NULL)
+			return -1;
+		len = (size_t)(end - spec - 1);
+		if (end[1] == ':')
+			snprintf(port, psize, "%s", end + 2);
+		else if (end[1] != '\0')
+			return -1;
+		spec++;
+	} else if ((colon = strrchr(spec, ':')) != NULL &&
+	    strchr(spec, ':') == colon) {
+		len = (size_t)(colon - spec);
+		snprintf(port, psize, "%s", colon + 1);
+	} else
+		len = strlen(spec);	/* a bare host, or a bare IPv6 address */
+	if (len >= hsize || port[0] == '\0')
+		return -1;
+	memcpy(host, spec, len);
+	host[len] = '\0';
+	return 0;
+}
+
+/* Open every listener for one -l argument; returns 0 or -1. */
+static int
+server_listen_one(struct server *srv, const char *spec, int dport,
+    int backlog, int optional)
+{
+	struct addrinfo		 hints, *res, *ai;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	char			 host[256], port[16], name[64];
+	int			 fd, rc;
+
+	if (server_split_addr(spec, dport, host, sizeof host, port,
+	    sizeof port) == -1) {
+		fprintf(stderr, "evchatd: bad listen address '%s' "
+		    "(want ADDR, ADDR:PORT or [ADDR]:PORT)\n", spec);
+		return -1;
+	}
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(host[0] == '\0' ? NULL : host, port, &hints,
+	    &res)) != 0) {
+		fprintf(stderr, "evchatd: %s: %s\n", spec, gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if (srv->nlisteners == sizeof srv->listeners /
+		    sizeof srv->listeners[0])
+			break;
+		if ((fd = server_bind(srv, ai, backlog)) == -1) {
+			if (optional && (errno == EAFNOSUPPORT ||
+			    errno == EADDRNOTAVAIL)) {
+				log_info("not listening on %s: %s", spec,
+				    strerror(errno));
+				continue;
+			}
+			fprintf(stderr, "evchatd: cannot listen on %s: %s\n",
+			    spec, strerror(errno));
+			freeaddrinfo(res);
+			return -1;
+		}
+		sslen = sizeof ss;
+		getsockname(fd, (struct sockaddr *)&ss, &sslen);
+		if (srv->shared_port == 0)
+			srv->shared_port = ntohs(ss.ss_family == AF_INET6 ?
+			    ((struct sockaddr_in6 *)&ss)->sin6_port :
+			    ((struct sockaddr_in *)&ss)->sin_port);
+		srv->listeners[srv->nlisteners] = evconnlistener_new(srv->base,
+		    server_accept_cb, srv,
+		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+		if (srv->listeners[srv->nlisteners] == NULL)
+			fatalx("evconnlistener_new failed");
+		evconnlistener_set_error_cb(srv->listeners[srv->nlisteners++],
+		    server_accept_error_cb);
+		server_format_addr(name, sizeof name,
+		    (struct sockaddr *)&ss);
+		fprintf(stderr, "listening on %s\n", name);
+	}
+	freeaddrinfo(res);
+	return 0;
+}
+
+/* Open the listeners of -l, or the default pair 0.0.0.0 and ::. */
+static int
+server_listen(struct server *srv, const struct server_opts *o)
+{
+	static const char	*defaults[] = { "0.0.0.0", "::" };
+	size_t			 i;
+
+	if (o->nlisten == 0) {
+		for (i = 0; i < 2; i++)
+			if (server_listen_one(srv, defaults[i], o->port,
+			    o->backlog, i == 1) == -1)
+				return -1;
+	}
+	for (i = 0; i < o->nlisten; i++)
+		if (server_listen_one(srv, o->listen[i], o->port, o->backlog,
+		    0) == -1)
+			return -1;
+	if (srv->nlisteners == 0) {
+		fprintf(stderr, "evchatd: no address to listen on\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* Read the MOTD file into ready-to-send "-!- " lines. */
+static int
+server_load_motd(struct server *srv, const char *path)
+{
+	FILE	*f;
+	char	*raw, *p, *nl, *clean, *out;
+	size_t	 n, len, o = 0;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		fprintf(stderr, "evchatd: --motd %s: %s\n", path,
+		    strerror(errno));
+		return -1;
+	}
+	raw = xmalloc(SERVER_MOTD_MAX + 1);
+	n = fread(raw, 1, SERVER_MOTD_MAX + 1, f);
+	fclose(f);
+	if (n > SERVER_MOTD_MAX) {
+		fprintf(stderr, "evchatd: --motd %s: larger than %d bytes\n",
+		    path, SERVER_MOTD_MAX);
+		free(raw);
+		return -1;
+	}
+	raw[n] = '\0';
+	clean = xmalloc(LINE_CLEAN_MAX(n) + 1);
+	out = xmalloc(LINE_CLEAN_MAX(n) + 6 * (n + 1) + 1);
+	for (p = raw; p < raw + n; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(raw + n - p))) == NULL)
+			nl = raw + n;
+		len = line_clean(p, (size_t)(nl - p), clean);
+		o += (size_t)sprintf(out + o, "-!- %.*s\r\n", (int)len, clean);
+	}
+	free(raw);
+	free(clean);
+	srv->motd = out;
+	srv->pool.motd = out;
+	srv->pool.motd_len = o;
+	return 0;
+}
+
+static void
+server_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct server	*srv = arg;
+
+	(void)what;
+	log_info("%s received, exiting", strsignal((int)sig));
+	event_base_loopexit(srv->base, NULL);
+}
+
+static void
+server_reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server	*srv = arg;
+
+	(void)fd;
+	(void)what;
+	client_pool_reap(&srv->pool);
+}
+
+struct server *
+server_new(const struct server_opts *o)
+{
+	struct server	*srv = xcalloc(1, sizeof *srv);
+
+	if ((srv->base = event_base_new()) == NULL)
+		fatalx("event_base_new failed");
+	chat_init(&srv->chat, o->history);
+	client_pool_init(&srv->pool, srv->base, &srv->chat, o->max_line);
+	srv->pool.dispatch = cmd_dispatch;
+	srv->pool.depart = cmd_depart;
+	srv->reap_ev = event_new(srv->base, -1, 0, server_reap_cb, srv);
+	srv->pool.reap_ev = srv->reap_ev;
+	srv->resume_ev = evtimer_new(srv->base, server_resume_cb, srv);
+	srv->sigint = evsignal_new(srv->base, SIGINT, server_signal_cb, srv);
+	srv->sigterm = evsignal_new(srv->base, SIGTERM, server_signal_cb, srv);
+	evsignal_add(srv->sigint, NULL);
+	evsignal_add(srv->sigterm, NULL);
+	if ((o->motd != NULL && server_load_motd(srv, o->motd) == -1) ||
+	    server_listen(srv, o) == -1) {
+		server_free(srv);
+		return NULL;
+	}
+	return srv;
+}
+
+int
+server_run(struct server *srv)
+{
+	log_info("evchatd %s serving", PACKAGE_VERSION);
+	if (event_base_dispatch(srv->base) == -1)
+		return -1;
+	return 0;
+}
+
+void
+server_free(struct server *srv)
+{
+	size_t	i;
+
+	for (i = 0; i < srv->nlisteners; i++)
+		evconnlistener_free(srv->listeners[i]);
+	client_pool_free(&srv->pool);
+	chat_free(&srv->chat);
+	cmd_free();
+	event_free(srv->sigint);
+	event_free(srv->sigterm);
+	event_free(srv->reap_ev);
+	event_free(srv->resume_ev);
+	event_base_free(srv->base);
+	free(srv->motd);
+	free(srv);
+}

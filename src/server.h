@@ -1,0 +1,33 @@
+/*
+ * server: the process as a whole — listeners, signals, the reaper and
+ * the one event loop that runs them all.
+ */
+#ifndef EVCHAT_SERVER_H
+#define EVCHAT_SERVER_H
+
+#include <stddef.h>
+
+#define SERVER_DEFAULT_PORT	7070
+#define SERVER_MAX_LISTEN	16	/* -l may be given this many times */
+
+/* What main parsed from the command line; the server copies what it keeps. */
+struct server_opts {
+	const char	*listen[SERVER_MAX_LISTEN];	/* -l ADDR[:PORT] */
+	size_t		 nlisten;
+	int		 port;		/* -p; for -l without a port too */
+	int		 backlog;	/* listen(2)'s queue */
+	size_t		 history;	/* lines of history per room */
+	size_t		 max_line;	/* longest input line, bytes */
+	const char	*motd;		/* file to greet clients with, or NULL */
+};
+
+struct server;
+
+/* Set everything up and listen; on failure print why and return NULL. */
+struct server	*server_new(const struct server_opts *);
+/* Run the event loop until the server is told to stop. */
+int		 server_run(struct server *);
+/* Close every client and listener and free everything. */
+void		 server_free(struct server *);
+
+#endif
