@@ -217,10 +217,12 @@ server_listen_one(struct server *srv, const char *spec, int dport,
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV | AI_NUMERICHOST;
 	if ((rc = getaddrinfo(host[0] == '\0' ? NULL : host, port, &hints,
 	    &res)) != 0) {
-		fprintf(stderr, "evchatd: %s: %s\n", spec, gai_strerror(rc));
+		fprintf(stderr, "evchatd: bad listen address '%s': %s "
+		    "(want a numeric IPv4 or IPv6 address)\n", spec,
+		    gai_strerror(rc));
 		return -1;
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {

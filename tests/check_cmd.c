@@ -1,0 +1,313 @@
+/*
+ * check_cmd: the command layer without the network — word splitting,
+ * the dispatch table, and whole lines dispatched for real clients whose
+ * sockets are socketpair(2) ends, read back from their output buffers.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "cmd.h"
+#include "room.h"
+
+struct split_case {
+	const char	*in;
+	int		 max;
+	int		 rest;
+	int		 argc;
+	const char	*argv[3];
+};
+
+static const struct split_case split_cases[] = {
+	{ "", 2, 0, 0, { NULL } },
+	{ "   \t ", 2, 0, 0, { NULL } },
+	{ "bob", 1, 0, 1, { "bob" } },
+	{ "  bob  ", 1, 0, 1, { "bob" } },
+	{ "a b", 1, 0, -1, { NULL } },
+	{ "bob hi there ", 2, 1, 2, { "bob", "hi there" } },
+	{ "bob\thi\tthere", 2, 1, 2, { "bob", "hi\tthere" } },
+	{ "bob   spaced  out  ", 2, 1, 2, { "bob", "spaced  out" } },
+	{ "bob", 2, 1, 1, { "bob" } },
+	{ "  the topic  ", 1, 1, 1, { "the topic" } },
+	{ "x", 0, 0, -1, { NULL } },
+	{ "a b c", 3, 0, 3, { "a", "b", "c" } },
+};
+
+START_TEST(test_split)
+{
+	const struct split_case	*t = &split_cases[_i];
+	char			 buf[64], *argv[CMD_ARGS_MAX];
+	int			 i, argc;
+
+	snprintf(buf, sizeof buf, "%s", t->in);
+	argc = cmd_split(buf, argv, t->max, t->rest);
+	ck_assert_int_eq(argc, t->argc);
+	for (i = 0; i < argc; i++)
+		ck_assert_str_eq(argv[i], t->argv[i]);
+}
+END_TEST
+
+START_TEST(test_find)
+{
+	ck_assert_str_eq(cmd_find("nick")->name, "nick");
+	ck_assert_str_eq(cmd_find("NiCk")->name, "nick");
+	ck_assert_str_eq(cmd_find("leave")->name, "part");
+	ck_assert_str_eq(cmd_find("LIST")->name, "rooms");
+	ck_assert_str_eq(cmd_find("names")->name, "who");
+	ck_assert_ptr_null(cmd_find("nic"));
+	ck_assert_ptr_null(cmd_find(""));
+	ck_assert_ptr_null(cmd_find("nickname"));
+}
+END_TEST
+
+START_TEST(test_table)
+{
+	size_t	i;
+	char	want[32];
+
+	ck_assert_uint_eq(cmd_table_len, 10);
+	for (i = 0; i < cmd_table_len; i++) {
+		const struct cmd_entry *e = &cmd_table[i];
+
+		snprintf(want, sizeof want, "/%s", e->name);
+		ck_assert(strncmp(e->usage, want, strlen(want)) == 0);
+		ck_assert_int_le(e->min_args, e->max_args);
+		ck_assert_int_le(e->max_args, CMD_ARGS_MAX);
+		ck_assert(e->help[0] != '\0');
+		ck_assert_ptr_eq(cmd_find(e->name), e);
+	}
+}
+END_TEST
+
+/* Two real clients on socketpairs, in #lobby. */
+static struct event_base	*base;
+static struct chat		 chat;
+static struct client_pool	 pool;
+static struct client		*a, *b;
+static int			 peer[2];
+
+static void
+reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	client_pool_reap(arg);
+}
+
+static struct client *
+make_client(int *peer_fd)
+{
+	int		 sv[2];
+	struct sockaddr	 sa = { .sa_family = AF_UNIX };
+	struct client	*c;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	c = client_new(&pool, sv[0], &sa, sizeof sa);
+	cmd_welcome(c);
+	*peer_fd = sv[1];
+	return c;
+}
+
+static size_t		 seen[2];	/* bytes of a and b already looked at */
+
+/*
+ * What was queued for a client since the last look.  A socket
+ * bufferevent's output cannot be drained or copied from the front by its
+ * user, and the loop never runs here: peek, and keep an offset per client.
+ */
+static char *
+out(struct client *c)
+{
+	static char	 buf[16384];
+	struct evbuffer	*o = bufferevent_get_output(c->bev);
+	size_t		*off = &seen[c == a ? 0 : 1];
+	size_t		 n = evbuffer_get_length(o);
+
+	struct evbuffer_iovec	 v[16];
+	int			 i, nv;
+	size_t			 got = 0;
+
+	ck_assert_uint_lt(n, sizeof buf);
+	nv = evbuffer_peek(o, -1, NULL, v, 16);
+	ck_assert_int_le(nv, 16);
+	for (i = 0; i < nv; i++) {
+		memcpy(buf + got, v[i].iov_base, v[i].iov_len);
+		got += v[i].iov_len;
+	}
+	ck_assert_uint_eq(got, n);
+	buf[n] = '\0';
+	ck_assert_uint_ge(n, *off);
+	n = *off;
+	*off = strlen(buf);
+	return buf + n;
+}
+
+static void
+setup(void)
+{
+	seen[0] = seen[1] = 0;
+	base = event_base_new();
+	chat_init(&chat, 5);
+	client_pool_init(&pool, base, &chat, 1024);
+	pool.dispatch = cmd_dispatch;
+	pool.depart = cmd_depart;
+	pool.reap_ev = event_new(base, -1, 0, reap_cb, &pool);
+	a = make_client(&peer[0]);
+	b = make_client(&peer[1]);
+	out(a);		/* skip the welcomes */
+	out(b);
+}
+
+static void
+teardown(void)
+{
+	client_pool_free(&pool);
+	chat_free(&chat);
+	event_free(pool.reap_ev);
+	event_base_free(base);
+	cmd_free();
+	close(peer[0]);
+	close(peer[1]);
+}
+
+/* Dispatch one line as if it came from c. */
+static void
+say(struct client *c, const char *line)
+{
+	char	buf[2048];
+	size_t	len = strlen(line);
+
+	memcpy(buf, line, len + 1);
+	cmd_dispatch(c, buf, len);
+}
+
+START_TEST(test_chat_and_escape)
+{
+	say(a, "hello");
+	ck_assert_str_eq(out(a), "");
+	ck_assert_str_eq(out(b), "<guest-1> hello\r\n");
+	say(a, "//slash");
+	ck_assert_str_eq(out(b), "<guest-1> /slash\r\n");
+	say(a, "   ");
+	say(a, "");
+	ck_assert_str_eq(out(b), "");
+}
+END_TEST
+
+START_TEST(test_nul_is_control)
+{
+	char	line[] = "/nick al\0ce";
+
+	cmd_dispatch(a, line, sizeof line - 1);
+	ck_assert(strncmp(out(a), "-!- error: invalid nick", 23) == 0);
+	memcpy(line, "x\0y", 4);
+	cmd_dispatch(a, line, 3);
+	ck_assert_str_eq(out(b), "<guest-1> xy\r\n");
+}
+END_TEST
+
+START_TEST(test_unknown_and_usage)
+{
+	say(a, "/frobnicate now");
+	ck_assert_str_eq(out(a),
+	    "-!- error: unknown command /frobnicate (see /help)\r\n");
+	say(a, "/");
+	ck_assert_str_eq(out(a), "-!- error: unknown command / (see /help)\r\n");
+	say(a, "/msg");
+	ck_assert_str_eq(out(a),
+	    "-!- error: usage: /msg NICK TEXT (see /help)\r\n");
+	say(a, "/msg guest-2");
+	ck_assert_str_eq(out(a),
+	    "-!- error: usage: /msg NICK TEXT (see /help)\r\n");
+	say(a, "/part now");
+	ck_assert_str_eq(out(a), "-!- error: usage: /part (see /help)\r\n");
+	ck_assert_str_eq(out(b), "");
+}
+END_TEST
+
+START_TEST(test_msg_and_me)
+{
+	say(a, "/MSG GUEST-2 psst  ");
+	ck_assert_str_eq(out(a), "-> *guest-2* psst\r\n");
+	ck_assert_str_eq(out(b), "*guest-1* psst\r\n");
+	say(a, "/me waves");
+	ck_assert_str_eq(out(a), "");
+	ck_assert_str_eq(out(b), "* guest-1 waves\r\n");
+}
+END_TEST
+
+START_TEST(test_quit_is_polite)
+{
+	say(a, "/quit see you");
+	ck_assert_str_eq(out(a), "-!- goodbye, guest-1\r\n");
+	ck_assert(client_closing(a));
+	ck_assert(a->flags & CLIENT_LINGER);
+	ck_assert(!(a->flags & CLIENT_NOFLUSH));
+	/* Closing clients hear nothing more, and input is ignored. */
+	say(b, "late");
+	ck_assert_str_eq(out(a), "");
+	client_pool_reap(&pool);
+	ck_assert_str_eq(out(b), "-!- guest-1 quit (see you)\r\n");
+	ck_assert_ptr_null(chat_find_user(&chat, "guest-1"));
+}
+END_TEST
+
+START_TEST(test_close_abort_overrides)
+{
+	client_close(a, CLIENT_LINGER, "x");
+	client_close(a, CLIENT_ABORT, "y");
+	ck_assert(a->flags & CLIENT_NOFLUSH);
+	ck_assert_str_eq(a->reason, "x");
+	client_pool_reap(&pool);
+	ck_assert_uint_eq(pool.nclients, 1);
+	ck_assert_str_eq(out(b), "-!- guest-1 quit (x)\r\n");
+}
+END_TEST
+
+static Suite *
+cmd_suite(void)
+{
+	Suite	*s = suite_create("cmd");
+	TCase	*tc;
+
+	tc = tcase_create("parse");
+	tcase_add_loop_test(tc, test_split, 0,
+	    sizeof split_cases / sizeof split_cases[0]);
+	tcase_add_test(tc, test_find);
+	tcase_add_test(tc, test_table);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("dispatch");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_chat_and_escape);
+	tcase_add_test(tc, test_nul_is_control);
+	tcase_add_test(tc, test_unknown_and_usage);
+	tcase_add_test(tc, test_msg_and_me);
+	tcase_add_test(tc, test_quit_is_polite);
+	tcase_add_test(tc, test_close_abort_overrides);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(cmd_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
