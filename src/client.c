@@ -11,15 +11,19 @@
  * client, stops its input and queues it; the reaper (client_pool_reap,
  * run by the server's event with nothing on the stack) announces the
  * departure, then either frees the client at once (abort) or lets it
- * drain: queue flushed, then for a lingering close shutdown(SHUT_WR) and
- * the peer's FIN awaited, each step bounded by the pool's linger time.
- * When a step ends the client is queued again and the reaper frees it.
+ * drain: queue flushed, shutdown(SHUT_WR) sends our FIN, and unless the
+ * peer's FIN came first (half-close) the peer's FIN is awaited while its
+ * input is read and discarded, so close() never meets unread data and
+ * never turns into a reset.  Each step is bounded by the pool's linger
+ * time.  When the last step ends the client is queued again and the
+ * reaper frees it.
  */
 #include "config.h"
 
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 
 #include <event2/buffer.h>
@@ -34,7 +38,16 @@
 #include "client.h"
 #include "compat.h"
 #include "log.h"
+#include "tcp.h"
 #include "xmalloc.h"
+
+/* What --trace-tcp needs to name a connection's state to the end. */
+struct client_trace {
+	struct event		*fin_ev;	/* polls until our FIN is ACKed */
+	int			 polls;		/* polls left */
+	struct sockaddr_storage	 local;
+	struct sockaddr_storage	 peer;
+};
 
 static void client_read_cb(struct bufferevent *, void *);
 static void client_event_cb(struct bufferevent *, short, void *);
@@ -56,6 +69,19 @@ client_pool_init(struct client_pool *pool, struct event_base *base,
 	TAILQ_INIT(&pool->reap);
 }
 
+/* With --trace-tcp: log this connection's state as the kernel has it. */
+static void
+client_trace(struct client *c, const char *event)
+{
+	struct client_trace	*t = c->trace;
+
+	if (t == NULL)
+		return;
+	tcp_trace(c->addr, tcp_conn_state((int)bufferevent_getfd(c->bev),
+	    (struct sockaddr *)&t->local, (struct sockaddr *)&t->peer),
+	    "%s", event);
+}
+
 /* Unlink and free one client, whatever state it is in. */
 static void
 client_free(struct client *c)
@@ -68,8 +94,20 @@ client_free(struct client *c)
 		TAILQ_REMOVE(&pool->reap, c, reap_entry);
 	TAILQ_REMOVE(&pool->all, c, entry);
 	pool->nclients--;
+	if ((c->flags & (CLIENT_EOF | CLIENT_FIN_SENT)) ==
+	    (CLIENT_EOF | CLIENT_FIN_SENT) &&
+	    !(c->flags & (CLIENT_NOFLUSH | CLIENT_TIMEDOUT)))
+		pool->graceful++;
+	else
+		pool->ungraceful++;
+	client_trace(c, "closed");
 	log_info("client %lu %s closed (%s)", c->id, c->addr,
 	    c->reason != NULL ? c->reason : "server exit");
+	if (c->trace != NULL) {
+		if (c->trace->fin_ev != NULL)
+			event_free(c->trace->fin_ev);
+		free(c->trace);
+	}
 	bufferevent_free(c->bev);
 	line_reader_free(&c->lr);
 	free(c->reason);
@@ -110,10 +148,16 @@ client_new(struct client_pool *pool, int fd, const struct sockaddr *sa,
     socklen_t salen)
 {
 	struct client	*c = xcalloc(1, sizeof *c);
+	socklen_t	 len = sizeof c->trace->local;
 	int		 on = 1;
 
-	(void)salen;
 	c->pool = pool;
+	if (tcp_tracing()) {
+		c->trace = xcalloc(1, sizeof *c->trace);
+		memcpy(&c->trace->peer, sa, salen < sizeof c->trace->peer ?
+		    salen : sizeof c->trace->peer);
+		getsockname(fd, (struct sockaddr *)&c->trace->local, &len);
+	}
 	c->id = pool->next_id++;
 	client_format_addr(c->addr, sizeof c->addr, sa);
 	/* Dead peers must not hold a slot for ever. */
@@ -128,6 +172,7 @@ client_new(struct client_pool *pool, int fd, const struct sockaddr *sa,
 	pool->nclients++;
 	bufferevent_setcb(c->bev, client_read_cb, NULL, client_event_cb, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	client_trace(c, "accepted");
 	log_info("client %lu %s connected as %s", c->id, c->addr,
 	    c->user.nick);
 	return c;
@@ -180,8 +225,6 @@ client_close(struct client *c, enum client_close_how how, const char *why)
 		return;
 	}
 	c->flags |= CLIENT_CLOSING;
-	if (how == CLIENT_LINGER)
-		c->flags |= CLIENT_LINGER;
 	c->reason = xstrdup(why);
 	c->user.flags |= USER_MUTED;
 	bufferevent_disable(c->bev, EV_READ);
@@ -239,8 +282,8 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_EOF) {
 		/* Half-close: keep sending what is queued, then close. */
 		c->flags |= CLIENT_EOF;
-		log_debug("client %lu %s: peer FIN", c->id, c->addr);
-		client_close(c, CLIENT_FLUSH, "connection closed");
+		client_trace(c, "peer FIN");
+		client_close(c, CLIENT_GRACEFUL, "connection closed");
 	} else if (what & BEV_EVENT_ERROR) {
 		log_info("client %lu %s: %s", c->id, c->addr,
 		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
@@ -257,23 +300,56 @@ client_done(struct client *c)
 	client_queue(c);
 }
 
-/* The queue is empty: close now, or send FIN and wait for the peer's. */
+/*
+ * --trace-tcp: after our FIN, poll the state until the peer's ACK moves
+ * it from FIN_WAIT1 to FIN_WAIT2.  A few milliseconds on loopback.
+ */
+static void
+client_fin_ack_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct client	*c = arg;
+	struct timeval	 tv = { 0, 2000 };
+	int		 state = tcp_state((int)bufferevent_getfd(c->bev));
+
+	(void)fd;
+	(void)what;
+	if (state == -1 || (c->flags & CLIENT_DONE))
+		return;
+	if (state != TCP_FIN_WAIT1) {
+		client_trace(c, "FIN ACKed");
+		return;
+	}
+	if (c->trace->polls-- > 0)
+		evtimer_add(c->trace->fin_ev, &tv);
+}
+
+/*
+ * The queue is empty: send our FIN.  If the peer's came first this is the
+ * passive close (LAST_ACK) and we are done; otherwise wait for it.
+ */
 static void
 client_flushed(struct client *c)
 {
 	struct timeval	 tv = { c->pool->linger, 0 };
 	int		 fd = (int)bufferevent_getfd(c->bev);
 
-	if (!(c->flags & CLIENT_LINGER) || (c->flags & CLIENT_EOF)) {
-		client_done(c);
-		return;
-	}
 	if (shutdown(fd, SHUT_WR) == -1) {
 		log_debug("client %lu: shutdown: %s", c->id, strerror(errno));
 		client_done(c);
 		return;
 	}
 	c->flags |= CLIENT_FIN_SENT;
+	client_trace(c, "sent FIN");
+	if (c->flags & CLIENT_EOF) {
+		client_done(c);
+		return;
+	}
+	if (c->trace != NULL) {
+		c->trace->fin_ev = evtimer_new(c->pool->base,
+		    client_fin_ack_cb, c);
+		c->trace->polls = 500;
+		client_fin_ack_cb(-1, 0, c);
+	}
 	bufferevent_set_timeouts(c->bev, &tv, NULL);
 	bufferevent_enable(c->bev, EV_READ);
 }
@@ -306,16 +382,19 @@ client_drain_event_cb(struct bufferevent *bev, short what, void *arg)
 	(void)bev;
 	if (what & BEV_EVENT_EOF) {
 		c->flags |= CLIENT_EOF;
+		client_trace(c, "peer FIN");
 		if (c->flags & CLIENT_FIN_SENT)
 			client_done(c);
 		return;		/* still flushing: the write side goes on */
 	}
-	if (what & BEV_EVENT_TIMEOUT)
+	if (what & BEV_EVENT_TIMEOUT) {
+		c->flags |= CLIENT_TIMEDOUT;
 		log_info("client %lu %s: close timed out", c->id, c->addr);
+	}
 	client_done(c);
 }
 
-/* Start the polite part of a close: flush, then maybe linger. */
+/* Start the graceful part of a close: flush, FIN, await the peer's. */
 static void
 client_drain(struct client *c)
 {

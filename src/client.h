@@ -20,12 +20,12 @@ struct bufferevent;
 struct event;
 struct event_base;
 struct client;
+struct client_trace;
 
 /* How a client is to be closed. */
 enum client_close_how {
 	CLIENT_ABORT,	/* at once, dropping queued output (errors) */
-	CLIENT_FLUSH,	/* send what is queued, then close (peer sent FIN) */
-	CLIENT_LINGER	/* send what is queued, send FIN, await the peer's */
+	CLIENT_GRACEFUL	/* send what is queued, send FIN, await the peer's */
 };
 
 /* Every client of a server, the close queue and what clients share. */
@@ -38,7 +38,9 @@ struct client_pool {
 	struct event		*reap_ev;	/* the server's reaper; owned */
 	unsigned long		 next_id;	/* for log lines */
 	size_t			 max_line;	/* --max-line */
-	int			 linger;	/* seconds a polite close waits */
+	int			 linger;	/* seconds a graceful close waits */
+	unsigned long		 graceful;	/* closes that saw both FINs */
+	unsigned long		 ungraceful;	/* timed out, reset or aborted */
 	const char		*motd;		/* welcome lines; the server's */
 	size_t			 motd_len;
 	/* Set by the server: handle one complete input line. */
@@ -52,6 +54,7 @@ struct client {
 	struct user		 user;	/* nick, room, output: first member */
 	struct client_pool	*pool;
 	struct bufferevent	*bev;	/* owned; closes the socket when freed */
+	struct client_trace	*trace;	/* owned; only with --trace-tcp */
 	struct line_reader	 lr;	/* the unfinished input line */
 	TAILQ_ENTRY(client)	 entry;		/* in pool.all */
 	TAILQ_ENTRY(client)	 reap_entry;	/* in pool.reap when queued */
@@ -63,11 +66,11 @@ struct client {
 #define CLIENT_QUEUED	0x02	/* on pool.reap */
 #define CLIENT_GONE	0x04	/* departure announced, out of the chat */
 #define CLIENT_NOFLUSH	0x08	/* drop queued output (abort) */
-#define CLIENT_LINGER	0x10	/* send FIN after the queue, await peer FIN */
-#define CLIENT_DRAINING	0x20	/* the reaper started the flush */
-#define CLIENT_FIN_SENT	0x40	/* shutdown(SHUT_WR) done */
-#define CLIENT_DONE	0x80	/* nothing left to wait for: free it */
-#define CLIENT_EOF	0x100	/* the peer's FIN was read */
+#define CLIENT_DRAINING	0x10	/* the reaper started the flush */
+#define CLIENT_FIN_SENT	0x20	/* shutdown(SHUT_WR) done */
+#define CLIENT_DONE	0x40	/* nothing left to wait for: free it */
+#define CLIENT_EOF	0x80	/* the peer's FIN was read */
+#define CLIENT_TIMEDOUT	0x100	/* a close step ran out of time */
 };
 
 /* Set up an empty pool. */
@@ -88,7 +91,7 @@ void	client_printf(struct client *, const char *, ...)
 size_t	client_queued(const struct client *);
 /*
  * Start closing: stop handling input and queue the client for the reaper.
- * Idempotent and safe anywhere; an abort overrides a polite close.
+ * Idempotent and safe anywhere; an abort overrides a graceful close.
  */
 void	client_close(struct client *, enum client_close_how, const char *why);
 /* Is the client on its way out? */

@@ -107,5 +107,5 @@ cmd_quit(struct client *c, struct cmd_args *args)
 			reason = "leaving";
 	}
 	client_printf(c, "-!- goodbye, %s", c->user.nick);
-	client_close(c, CLIENT_LINGER, reason);
+	client_close(c, CLIENT_GRACEFUL, reason);
 }

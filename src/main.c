@@ -24,7 +24,9 @@ enum {
 	OPT_BACKLOG = 256,
 	OPT_HISTORY,
 	OPT_MAX_LINE,
-	OPT_MOTD
+	OPT_MOTD,
+	OPT_GRACE,
+	OPT_TRACE_TCP
 };
 
 static const struct option main_longopts[] = {
@@ -34,6 +36,8 @@ static const struct option main_longopts[] = {
 	{ "history",	required_argument,	NULL, OPT_HISTORY },
 	{ "max-line",	required_argument,	NULL, OPT_MAX_LINE },
 	{ "motd",	required_argument,	NULL, OPT_MOTD },
+	{ "grace",	required_argument,	NULL, OPT_GRACE },
+	{ "trace-tcp",	no_argument,		NULL, OPT_TRACE_TCP },
 	{ "verbose",	no_argument,		NULL, 'v' },
 	{ "help",	no_argument,		NULL, 'h' },
 	{ "version",	no_argument,		NULL, 'V' },
@@ -59,12 +63,19 @@ main_usage(FILE *f)
 "                            (default 1024, 16 to 65536)\n"
 "      --motd FILE           greet every client with the lines of FILE\n"
 "                            (default: none)\n"
+"      --grace S             on SIGINT/SIGTERM, wait up to S seconds for\n"
+"                            clients to read their queue and close; also\n"
+"                            bounds each /quit or half-close (default 10,\n"
+"                            1 to 86400)\n"
+"      --trace-tcp           log every connection's TCP state (from the\n"
+"                            kernel's TCP_INFO) at each step of its life\n"
 "  -v, --verbose             log more: connections' details and chat text\n"
 "  -h, --help                show this help and exit\n"
 "  -V, --version             show the version and exit\n"
 "\n"
 "Logs go to stderr.  With port 0 each listener prints\n"
-"'listening on ADDR:PORT' before the server accepts.\n",
+"'listening on ADDR:PORT' before the server accepts.  The first SIGINT or\n"
+"SIGTERM drains every client gracefully; a second one closes them now.\n",
 	    SERVER_DEFAULT_PORT, SOMAXCONN);
 }
 
@@ -123,6 +134,13 @@ main_parse(int argc, char **argv, struct server_opts *o, int *verbose)
 		case OPT_MOTD:
 			o->motd = optarg;
 			break;
+		case OPT_GRACE:
+			o->grace = (int)main_number("--grace", optarg, 1,
+			    86400);
+			break;
+		case OPT_TRACE_TCP:
+			o->trace_tcp = 1;
+			break;
 		case 'v':
 			(*verbose)++;
 			break;
@@ -152,6 +170,7 @@ main(int argc, char **argv)
 		.backlog = SOMAXCONN,
 		.history = 20,
 		.max_line = 1024,
+		.grace = 10,
 	};
 	struct server		*srv;
 	int			 verbose = 0, rc;

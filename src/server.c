@@ -5,6 +5,12 @@
  * nothing on the stack, and pauses accepting when the process runs out
  * of file descriptors instead of spinning on EMFILE.
  *
+ * Shutdown is a drain, not an exit: the first SIGINT or SIGTERM closes
+ * the listeners, queues "server shutting down" behind whatever each
+ * client already has queued and closes every client gracefully (flush,
+ * FIN, wait for the peer's FIN).  The loop ends when the last client is
+ * gone or --grace runs out; a second signal aborts what is left.
+ *
  * It does not parse options (main) or know what lines mean (cmd).
  */
 #include "config.h"
@@ -32,6 +38,7 @@
 #include "log.h"
 #include "room.h"
 #include "server.h"
+#include "tcp.h"
 #include "xmalloc.h"
 
 #define SERVER_MOTD_MAX		(64 * 1024)	/* bytes of MOTD file read */
@@ -49,6 +56,15 @@ struct server {
 	struct event		*resume_ev;	/* re-enables accept after EMFILE */
 	char			*motd;		/* formatted MOTD lines; owned */
 	int			 shared_port;	/* the port port-0 listeners share */
+	int			 ports[SERVER_MAX_LISTEN * 4];	/* listened on */
+	size_t			 nports;
+	int			 grace;		/* --grace, seconds */
+	struct event		*grace_ev;	/* ends the drain */
+	int			 state;
+#define SERVER_RUNNING	0
+#define SERVER_DRAINING	1	/* first signal seen */
+#define SERVER_ABORTING	2	/* second signal or grace over */
+#define SERVER_DONE	3	/* summary logged, loop told to exit */
 };
 
 /* Write a socket address as "a.b.c.d:port" or "[v6]:port". */
@@ -133,7 +149,10 @@ server_accept_error_cb(struct evconnlistener *l, void *arg)
 static int
 server_bind(struct server *srv, struct addrinfo *ai, int backlog)
 {
-	int	fd, on = 1, port_zero;
+	struct sockaddr_storage	ss;
+	socklen_t		sslen;
+	int			fd, on = 1, port_zero, saved;
+	char			name[64];
 
 	port_zero = ai->ai_family == AF_INET6 ?
 	    ((struct sockaddr_in6 *)(void *)ai->ai_addr)->sin6_port == 0 :
@@ -147,23 +166,31 @@ server_bind(struct server *srv, struct addrinfo *ai, int backlog)
 			((struct sockaddr_in *)(void *)ai->ai_addr)->sin_port =
 			    htons((uint16_t)srv->shared_port);
 	}
+	server_format_addr(name, sizeof name, ai->ai_addr);
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0);
 	if (fd == -1)
 		return -1;
+	tcp_trace(name, tcp_state(fd), "socket");
 	/* Restart at once even while old connections sit in TIME_WAIT. */
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == -1 ||
 	    (ai->ai_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
 	    IPV6_V6ONLY, &on, sizeof on) == -1) ||
-	    bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
-	    listen(fd, backlog) == -1) {
-		int	saved = errno;
-
-		close(fd);
-		errno = saved;
-		return -1;
-	}
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) == -1)
+		goto fail;
+	sslen = sizeof ss;
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0)
+		server_format_addr(name, sizeof name, (struct sockaddr *)&ss);
+	tcp_trace(name, tcp_state(fd), "bind");
+	if (listen(fd, backlog) == -1)
+		goto fail;
+	tcp_trace(name, tcp_state(fd), "listen, backlog %d", backlog);
 	return fd;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
 }
 
 /* Split "host:port", "[v6]:port", "host" or "v6" into its parts. */
@@ -243,10 +270,12 @@ server_listen_one(struct server *srv, const char *spec, int dport,
 		}
 		sslen = sizeof ss;
 		getsockname(fd, (struct sockaddr *)&ss, &sslen);
+		srv->ports[srv->nports] = ntohs(ss.ss_family == AF_INET6 ?
+		    ((struct sockaddr_in6 *)&ss)->sin6_port :
+		    ((struct sockaddr_in *)&ss)->sin_port);
 		if (srv->shared_port == 0)
-			srv->shared_port = ntohs(ss.ss_family == AF_INET6 ?
-			    ((struct sockaddr_in6 *)&ss)->sin6_port :
-			    ((struct sockaddr_in *)&ss)->sin_port);
+			srv->shared_port = srv->ports[srv->nports];
+		srv->nports++;
 		srv->listeners[srv->nlisteners] = evconnlistener_new(srv->base,
 		    server_accept_cb, srv,
 		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
@@ -325,14 +354,89 @@ server_load_motd(struct server *srv, const char *path)
 	return 0;
 }
 
+/* Everyone is gone: log the summary and leave the loop. */
+static void
+server_finish(struct server *srv)
+{
+	long	tw = tcp_count_time_wait(srv->ports, srv->nports);
+
+	srv->state = SERVER_DONE;
+	if (tw < 0)
+		log_info("shutdown: %lu closed gracefully, %lu timed out, "
+		    "unknown in TIME_WAIT", srv->pool.graceful,
+		    srv->pool.ungraceful);
+	else
+		log_info("shutdown: %lu closed gracefully, %lu timed out, "
+		    "%ld in TIME_WAIT", srv->pool.graceful,
+		    srv->pool.ungraceful, tw);
+	event_base_loopexit(srv->base, NULL);
+}
+
+/* Close every client at once; the reaper frees them and finishes. */
+static void
+server_abort_all(struct server *srv, const char *why)
+{
+	struct client	*c;
+
+	srv->state = SERVER_ABORTING;
+	log_info("closing %zu remaining connections now (%s)",
+	    srv->pool.nclients, why);
+	TAILQ_FOREACH(c, &srv->pool.all, entry) {
+		c->flags |= CLIENT_TIMEDOUT;
+		client_close(c, CLIENT_ABORT, "server shutting down");
+	}
+	event_active(srv->reap_ev, EV_TIMEOUT, 0);
+}
+
+static void
+server_grace_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	server_abort_all(arg, "grace period over");
+}
+
+/*
+ * The first signal: stop accepting, tell everyone, and close every
+ * client gracefully.  The notice goes behind whatever is queued, so it
+ * arrives last and nothing queued before the signal is lost.
+ */
+static void
+server_shutdown(struct server *srv)
+{
+	struct timeval	 tv = { srv->grace, 0 };
+	struct client	*c;
+	size_t		 i;
+
+	srv->state = SERVER_DRAINING;
+	for (i = 0; i < srv->nlisteners; i++)
+		evconnlistener_free(srv->listeners[i]);
+	srv->nlisteners = 0;
+	log_info("shutting down: %zu clients, grace %d s", srv->pool.nclients,
+	    srv->grace);
+	srv->pool.graceful = srv->pool.ungraceful = 0;
+	srv->pool.linger = srv->grace;
+	TAILQ_FOREACH(c, &srv->pool.all, entry) {
+		if (client_closing(c))
+			continue;
+		client_printf(c, "-!- server shutting down");
+		client_close(c, CLIENT_GRACEFUL, "server shutting down");
+	}
+	evtimer_add(srv->grace_ev, &tv);
+	event_active(srv->reap_ev, EV_TIMEOUT, 0);
+}
+
 static void
 server_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct server	*srv = arg;
 
 	(void)what;
-	log_info("%s received, exiting", strsignal((int)sig));
-	event_base_loopexit(srv->base, NULL);
+	log_info("%s received", strsignal((int)sig));
+	if (srv->state == SERVER_RUNNING)
+		server_shutdown(srv);
+	else if (srv->state == SERVER_DRAINING)
+		server_abort_all(srv, "second signal");
 }
 
 static void
@@ -343,6 +447,9 @@ server_reap_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	client_pool_reap(&srv->pool);
+	if (srv->state != SERVER_RUNNING && srv->state != SERVER_DONE &&
+	    srv->pool.nclients == 0)
+		server_finish(srv);
 }
 
 struct server *
@@ -359,6 +466,10 @@ server_new(const struct server_opts *o)
 	srv->reap_ev = event_new(srv->base, -1, 0, server_reap_cb, srv);
 	srv->pool.reap_ev = srv->reap_ev;
 	srv->resume_ev = evtimer_new(srv->base, server_resume_cb, srv);
+	srv->grace_ev = evtimer_new(srv->base, server_grace_cb, srv);
+	srv->grace = o->grace;
+	srv->pool.linger = o->grace;
+	tcp_trace_enable(o->trace_tcp);
 	srv->sigint = evsignal_new(srv->base, SIGINT, server_signal_cb, srv);
 	srv->sigterm = evsignal_new(srv->base, SIGTERM, server_signal_cb, srv);
 	evsignal_add(srv->sigint, NULL);
@@ -394,6 +505,7 @@ server_free(struct server *srv)
 	event_free(srv->sigterm);
 	event_free(srv->reap_ev);
 	event_free(srv->resume_ev);
+	event_free(srv->grace_ev);
 	event_base_free(srv->base);
 	free(srv->motd);
 	free(srv);

@@ -19,6 +19,8 @@ struct server_opts {
 	size_t		 history;	/* lines of history per room */
 	size_t		 max_line;	/* longest input line, bytes */
 	const char	*motd;		/* file to greet clients with, or NULL */
+	int		 grace;		/* seconds a graceful close may take */
+	int		 trace_tcp;	/* log each connection's TCP states */
 };
 
 struct server;
