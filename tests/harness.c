@@ -38,9 +38,15 @@ h_now(void)
 void
 h_server_start(struct h_server *s, const char *const *args)
 {
+	h_server_start_port(s, 0, args);
+}
+
+void
+h_server_start_port(struct h_server *s, int port, const char *const *args)
+{
 	const char	*bin = getenv("EVCHATD");
 	char		*argv[64];
-	char		 buf[4096], *p;
+	char		 buf[4096], *p, addr[32];
 	int		 fd, n = 0, i;
 	long long	 deadline;
 	ssize_t		 r;
@@ -51,7 +57,8 @@ h_server_start(struct h_server *s, const char *const *args)
 	ck_assert_int_ne(fd = mkstemp(s->log), -1);
 	argv[n++] = strdup(bin);
 	argv[n++] = strdup("-l");
-	argv[n++] = strdup("127.0.0.1:0");
+	snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
+	argv[n++] = strdup(addr);
 	for (i = 0; args != NULL && args[i] != NULL && n < 62; i++)
 		argv[n++] = strdup(args[i]);
 	argv[n] = NULL;

@@ -30,6 +30,9 @@ struct h_conn {
 
 /* Start evchatd -l 127.0.0.1:0 with extra arguments (NULL-terminated). */
 void	h_server_start(struct h_server *, const char *const *args);
+/* The same on a given port of 127.0.0.1. */
+void	h_server_start_port(struct h_server *, int port,
+	    const char *const *args);
 /* SIGTERM it and wait; returns its exit status (or -1 if it was killed). */
 int	h_server_stop(struct h_server *);
 /* Wait for it to exit on its own within timeout_ms; -1 if it did not. */
