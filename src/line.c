@@ -2,7 +2,10 @@
  * line: turn a client's byte stream into lines the rest of evchatd can
  * trust.  Framing ends a line at LF, drops a CR before it and also ends a
  * line at telnet's CR NUL.  Telnet commands are removed from the data and
- * each DO/WILL is refused once (WONT/DONT); subnegotiation is skipped.
+ * each DO/WILL is refused once (WONT/DONT); subnegotiation is skipped.  A
+ * 0xff that does not start a telnet command (IAC is followed by a command
+ * byte, 240 to 255) is kept as data, so a plain client's stray 0xff
+ * becomes U+FFFD like any other invalid byte.
  * A line never grows past the reader's cap: the excess is reported once
  * and dropped up to the next LF, so a client that never sends LF costs a
  * bounded buffer and no CPU.  line_clean then repairs UTF-8 and removes
@@ -189,14 +192,14 @@ line_telnet(struct line_reader *lr, unsigned char ch)
 	case TS_DATA:
 		if (ch != TN_IAC)
 			return ch;
-		if (lr->tn == NULL)
-			lr->tn = xcalloc(1, sizeof *lr->tn);
 		lr->tstate = TS_IAC;
 		return -1;
 	case TS_IAC:
 		lr->tstate = TS_DATA;
 		if (ch == TN_IAC)
 			return ch;	/* IAC IAC: a literal 0xff */
+		if (lr->tn == NULL)
+			lr->tn = xcalloc(1, sizeof *lr->tn);
 		if (ch >= TN_WILL && ch <= TN_DONT) {
 			lr->tn->verb = ch;
 			lr->tstate = TS_OPT;
@@ -232,6 +235,16 @@ line_scan(struct line_reader *lr, const unsigned char *in, size_t n,
 		if (lr->tn != NULL && lr->tn->rlen + 3 > LINE_REPLY_MAX) {
 			*res = LINE_REPLY;
 			return i;
+		}
+		if (lr->tstate == TS_IAC && in[i] < TN_SE) {
+			/*
+			 * IAC before a byte that is no telnet command: not
+			 * telnet at all but a stray 0xff, which is data (and
+			 * invalid UTF-8).  Frame it, then this byte anew.
+			 */
+			lr->tstate = TS_DATA;
+			if ((*res = line_data(lr, TN_IAC)) != LINE_MORE)
+				return i;
 		}
 		if ((ch = line_telnet(lr, in[i])) < 0)
 			continue;

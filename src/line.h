@@ -26,7 +26,7 @@ struct line_reader {
 	size_t			 len;	/* bytes of it held */
 	size_t			 cap;	/* bytes allocated for buf */
 	size_t			 max;	/* --max-line: the most buf may hold */
-	struct line_telnet	*tn;	/* owned; NULL until the first IAC */
+	struct line_telnet	*tn;	/* owned; NULL until the first command */
 	uint8_t			 tstate;/* telnet parser state, see line.c */
 	uint8_t			 flags;
 #define LINE_CR		0x1	/* the last data byte was CR */
@@ -55,7 +55,7 @@ const unsigned char *line_reply(struct line_reader *, size_t *len);
 void	line_reply_done(struct line_reader *);
 /* Give back the line buffer while no line is in progress (idle memory). */
 void	line_reader_shrink(struct line_reader *);
-/* Has this client sent any telnet command? */
+/* Has this client sent any telnet command (IAC, then 240 to 254)? */
 int	line_is_telnet(const struct line_reader *);
 
 /*

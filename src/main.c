@@ -99,6 +99,26 @@ main_number(const char *opt, const char *arg, unsigned long min,
 	return v;
 }
 
+/* Refuse a malformed -l now, before anything listens. */
+static void
+main_check_listen(const struct server_opts *o)
+{
+	char		 host[64];
+	const char	*why;
+	int		 port;
+	size_t		 i;
+
+	for (i = 0; i < o->nlisten; i++) {
+		why = server_parse_listen(o->listen[i], o->port, host,
+		    sizeof host, &port);
+		if (why != NULL) {
+			fprintf(stderr, "evchatd: --listen: bad address '%s': "
+			    "%s\ntry 'evchatd --help'\n", o->listen[i], why);
+			exit(MAIN_EXIT_USAGE);
+		}
+	}
+}
+
 /* Fill opts from argv, exiting on any error. */
 static void
 main_parse(int argc, char **argv, struct server_opts *o, int *verbose)
@@ -160,6 +180,7 @@ main_parse(int argc, char **argv, struct server_opts *o, int *verbose)
 		    "try 'evchatd --help'\n", argv[optind]);
 		exit(MAIN_EXIT_USAGE);
 	}
+	main_check_listen(o);
 }
 
 int

@@ -193,35 +193,47 @@ fail:
 	return -1;
 }
 
-/* Split "host:port", "[v6]:port", "host" or "v6" into its parts. */
-static int
-server_split_addr(const char *spec, int dport, char *host, size_t hsize,
-    char *port, size_t psize)
+const char *
+server_parse_listen(const char *spec, int dport, char *host, size_t hsize,
+    int *port)
 {
-	const char	*colon, *end;
+	const char	*colon, *end, *pstr = NULL;
+	char		*stop;
+	unsigned char	 addr[sizeof(struct in6_addr)];
+	unsigned long	 p;
 	size_t		 len;
 
-	snprintf(port, psize, "%d", dport);
 	if (spec[0] == '[') {
 		if ((end = strchr(spec, ']')) == NULL)
-			return -1;
+			return "missing ']'";
 		len = (size_t)(end - spec - 1);
 		if (end[1] == ':')
-			snprintf(port, psize, "%s", end + 2);
+			pstr = end + 2;
 		else if (end[1] != '\0')
-			return -1;
+			return "want [ADDR]:PORT";
 		spec++;
 	} else if ((colon = strrchr(spec, ':')) != NULL &&
 	    strchr(spec, ':') == colon) {
 		len = (size_t)(colon - spec);
-		snprintf(port, psize, "%s", colon + 1);
+		pstr = colon + 1;
 	} else
 		len = strlen(spec);	/* a bare host, or a bare IPv6 address */
-	if (len >= hsize || port[0] == '\0')
-		return -1;
+	*port = dport;
+	if (pstr != NULL) {
+		p = strtoul(pstr, &stop, 10);
+		if (pstr[0] < '0' || pstr[0] > '9' || *stop != '\0' ||
+		    p > 65535)
+			return "the port is not a number from 0 to 65535";
+		*port = (int)p;
+	}
+	if (len >= hsize)
+		return "the address is too long";
 	memcpy(host, spec, len);
 	host[len] = '\0';
-	return 0;
+	if (len > 0 && inet_pton(AF_INET, host, addr) != 1 &&
+	    inet_pton(AF_INET6, host, addr) != 1)
+		return "not a numeric IPv4 or IPv6 address";
+	return NULL;
 }
 
 /* Open every listener for one -l argument; returns 0 or -1. */
@@ -232,15 +244,17 @@ server_listen_one(struct server *srv, const char *spec, int dport,
 	struct addrinfo		 hints, *res, *ai;
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
-	char			 host[256], port[16], name[64];
-	int			 fd, rc;
+	char			 host[INET6_ADDRSTRLEN + 8], port[16], name[64];
+	const char		*why;
+	int			 fd, rc, portnum;
 
-	if (server_split_addr(spec, dport, host, sizeof host, port,
-	    sizeof port) == -1) {
-		fprintf(stderr, "evchatd: bad listen address '%s' "
-		    "(want ADDR, ADDR:PORT or [ADDR]:PORT)\n", spec);
+	if ((why = server_parse_listen(spec, dport, host, sizeof host,
+	    &portnum)) != NULL) {
+		fprintf(stderr, "evchatd: bad listen address '%s': %s\n",
+		    spec, why);
 		return -1;
 	}
+	snprintf(port, sizeof port, "%d", portnum);
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;

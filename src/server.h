@@ -25,6 +25,14 @@ struct server_opts {
 
 struct server;
 
+/*
+ * Check and split an -l argument: ADDR, ADDR:PORT, [ADDR]:PORT or a bare
+ * IPv6 address, numeric only; an empty ADDR means every interface.
+ * Returns NULL, or why the argument is wrong.
+ */
+const char	*server_parse_listen(const char *spec, int default_port,
+		    char *host, size_t hsize, int *port);
+
 /* Set everything up and listen; on failure print why and return NULL. */
 struct server	*server_new(const struct server_opts *);
 /* Run the event loop until the server is told to stop. */

@@ -25,6 +25,17 @@
 
 #include "harness.h"
 
+/* Logs this process made, removed when it exits. */
+static char	h_logs[16][64];
+static int	h_nlogs;
+
+static void
+h_unlink_logs(void)
+{
+	while (h_nlogs > 0)
+		unlink(h_logs[--h_nlogs]);
+}
+
 /* Milliseconds on the monotonic clock. */
 static long long
 h_now(void)
@@ -55,6 +66,10 @@ h_server_start_port(struct h_server *s, int port, const char *const *args)
 		bin = "./evchatd";
 	snprintf(s->log, sizeof s->log, "/tmp/evchat-test.XXXXXX");
 	ck_assert_int_ne(fd = mkstemp(s->log), -1);
+	if (h_nlogs == 0)
+		atexit(h_unlink_logs);
+	if (h_nlogs < 16)
+		snprintf(h_logs[h_nlogs++], sizeof h_logs[0], "%s", s->log);
 	argv[n++] = strdup(bin);
 	argv[n++] = strdup("-l");
 	snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
