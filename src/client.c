@@ -315,10 +315,12 @@ client_fin_ack_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (state == -1 || (c->flags & CLIENT_DONE))
 		return;
-	if (state != TCP_FIN_WAIT1) {
+	if (state == TCP_FIN_WAIT2) {
 		client_trace(c, "FIN ACKed");
 		return;
 	}
+	if (state != TCP_FIN_WAIT1)
+		return;		/* the peer's FIN came with its ACK */
 	if (c->trace->polls-- > 0)
 		evtimer_add(c->trace->fin_ev, &tv);
 }
