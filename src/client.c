@@ -31,6 +31,7 @@
 #include <event2/event.h>
 
 #include <errno.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,39 @@ static void client_drain_read_cb(struct bufferevent *, void *);
 static void client_drain_write_cb(struct bufferevent *, void *);
 static void client_drain_event_cb(struct bufferevent *, short, void *);
 
+/* The monotonic clock in milliseconds (wrapping), for the rate bucket. */
+static uint32_t
+client_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint32_t)ts.tv_sec * 1000u + (uint32_t)(ts.tv_nsec / 1000000);
+}
+
+uint32_t
+client_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint32_t)ts.tv_sec;
+}
+
+/*
+ * The room layer found this user's queue past --sendq in the middle of a
+ * broadcast: mark it, drop its queue, and let the reaper do the rest.
+ */
+static void
+client_overflow(struct user *u)
+{
+	struct client	*c = (struct client *)(void *)u;
+
+	log_info("client %lu %s: send queue over %zu bytes", c->id, c->addr,
+	    u->chat->sendq);
+	client_close(c, CLIENT_ABORT, "send queue exceeded");
+}
+
 void
 client_pool_init(struct client_pool *pool, struct event_base *base,
     struct chat *chat, size_t max_line)
@@ -65,6 +99,7 @@ client_pool_init(struct client_pool *pool, struct event_base *base,
 	pool->max_line = max_line;
 	pool->linger = 10;
 	pool->next_id = 1;
+	chat->overflow = client_overflow;
 	TAILQ_INIT(&pool->all);
 	TAILQ_INIT(&pool->reap);
 }
@@ -94,6 +129,8 @@ client_free(struct client *c)
 		TAILQ_REMOVE(&pool->reap, c, reap_entry);
 	TAILQ_REMOVE(&pool->all, c, entry);
 	pool->nclients--;
+	if (c->flags & CLIENT_FULL)
+		pool->nfull--;
 	if ((c->flags & (CLIENT_EOF | CLIENT_FIN_SENT)) ==
 	    (CLIENT_EOF | CLIENT_FIN_SENT) &&
 	    !(c->flags & (CLIENT_NOFLUSH | CLIENT_TIMEDOUT)))
@@ -108,6 +145,8 @@ client_free(struct client *c)
 			event_free(c->trace->fin_ev);
 		free(c->trace);
 	}
+	if (c->throttle_ev != NULL)
+		event_free(c->throttle_ev);
 	bufferevent_free(c->bev);
 	line_reader_free(&c->lr);
 	free(c->reason);
@@ -167,6 +206,8 @@ client_new(struct client_pool *pool, int fd, const struct sockaddr *sa,
 	if (c->bev == NULL)
 		fatalx("bufferevent_socket_new failed");
 	line_reader_init(&c->lr, pool->max_line);
+	bucket_init(&c->bucket, pool->burst, client_now_ms());
+	c->last_line = client_now();
 	chat_enter(pool->chat, &c->user, bufferevent_get_output(c->bev));
 	TAILQ_INSERT_TAIL(&pool->all, c, entry);
 	pool->nclients++;
@@ -245,31 +286,107 @@ client_send_replies(struct client *c)
 	}
 }
 
+/* May this client's next line be handled now (--rate/--burst)? */
+static int
+client_take_token(struct client *c)
+{
+	struct client_pool	*pool = c->pool;
+
+	return pool->rate == 0 ||
+	    bucket_take(&c->bucket, pool->rate, pool->burst, client_now_ms());
+}
+
+static void client_process(struct client *);
+
+static void
+client_throttle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct client	*c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->flags & CLIENT_CLOSING)
+		return;
+	bufferevent_enable(c->bev, EV_READ);
+	client_process(c);
+}
+
+/*
+ * Out of tokens: stop reading until the next one is due.  What is queued
+ * stays queued (none of it is lost) and TCP pushes back on the sender.
+ */
+static void
+client_throttle(struct client *c)
+{
+	struct timeval	 tv;
+	uint32_t	 ms = bucket_wait(&c->bucket, c->pool->rate);
+
+	if (c->throttle_ev == NULL)
+		c->throttle_ev = evtimer_new(c->pool->base,
+		    client_throttle_cb, c);
+	bufferevent_disable(c->bev, EV_READ);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(c->throttle_ev, &tv);
+}
+
+/* Hand a complete line on, if the rate allows; else hold it. */
+static int
+client_line(struct client *c)
+{
+	if (!client_take_token(c)) {
+		c->flags |= CLIENT_HELD;
+		client_throttle(c);
+		return 0;
+	}
+	c->flags &= ~CLIENT_HELD;
+	c->last_line = client_now();
+	c->pool->dispatch(c, c->lr.buf, c->lr.len);
+	return 1;
+}
+
 /* Frame what has arrived and hand each complete line on. */
 static void
-client_read_cb(struct bufferevent *bev, void *arg)
+client_process(struct client *c)
 {
-	struct client		*c = arg;
-	struct evbuffer		*in = bufferevent_get_input(bev);
+	struct evbuffer		*in = bufferevent_get_input(c->bev);
 	struct evbuffer_iovec	 v;
 	enum line_result	 res;
 	size_t			 used;
 
+	if ((c->flags & CLIENT_HELD) && !client_line(c))
+		return;
 	while (!(c->flags & CLIENT_CLOSING) && evbuffer_get_length(in) > 0) {
 		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
 			break;
 		used = line_scan(&c->lr, v.iov_base, v.iov_len, &res);
 		evbuffer_drain(in, used);
 		client_send_replies(c);
-		if (res == LINE_READY)
-			c->pool->dispatch(c, c->lr.buf, c->lr.len);
-		else if (res == LINE_OVERLONG)
+		if (res == LINE_READY && !client_line(c))
+			return;		/* throttled, line held */
+		if (res == LINE_OVERLONG)
 			client_printf(c, "-!- error: line too long (more than "
 			    "%zu bytes); it was dropped", c->pool->max_line);
 	}
 	if (c->flags & CLIENT_CLOSING)
 		evbuffer_drain(in, evbuffer_get_length(in));
 	line_reader_shrink(&c->lr);
+}
+
+static void
+client_read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	client_process(arg);
+}
+
+void
+client_reject_full(struct client *c)
+{
+	c->flags |= CLIENT_FULL;
+	c->pool->nfull++;
+	client_printf(c, "-!- error: server full");
+	client_close(c, CLIENT_GRACEFUL, "server full");
 }
 
 /* EOF or an error on a client in normal service. */

@@ -12,7 +12,9 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
+#include "bucket.h"
 #include "line.h"
 #include "room.h"
 
@@ -39,6 +41,9 @@ struct client_pool {
 	unsigned long		 next_id;	/* for log lines */
 	size_t			 max_line;	/* --max-line */
 	int			 linger;	/* seconds a graceful close waits */
+	unsigned		 rate;		/* --rate lines/s; 0: no limit */
+	unsigned		 burst;		/* --burst */
+	size_t			 nfull;		/* closing because server full */
 	unsigned long		 graceful;	/* closes that saw both FINs */
 	unsigned long		 ungraceful;	/* timed out, reset or aborted */
 	const char		*motd;		/* welcome lines; the server's */
@@ -55,6 +60,9 @@ struct client {
 	struct client_pool	*pool;
 	struct bufferevent	*bev;	/* owned; closes the socket when freed */
 	struct client_trace	*trace;	/* owned; only with --trace-tcp */
+	struct event		*throttle_ev;	/* owned; lazily, for --rate */
+	struct bucket		 bucket;	/* --rate/--burst tokens */
+	uint32_t		 last_line;	/* when a line last came, in s */
 	struct line_reader	 lr;	/* the unfinished input line */
 	TAILQ_ENTRY(client)	 entry;		/* in pool.all */
 	TAILQ_ENTRY(client)	 reap_entry;	/* in pool.reap when queued */
@@ -71,6 +79,8 @@ struct client {
 #define CLIENT_DONE	0x40	/* nothing left to wait for: free it */
 #define CLIENT_EOF	0x80	/* the peer's FIN was read */
 #define CLIENT_TIMEDOUT	0x100	/* a close step ran out of time */
+#define CLIENT_HELD	0x200	/* lr.buf holds a line awaiting a token */
+#define CLIENT_FULL	0x400	/* turned away: the server is full */
 };
 
 /* Set up an empty pool. */
@@ -96,5 +106,9 @@ size_t	client_queued(const struct client *);
 void	client_close(struct client *, enum client_close_how, const char *why);
 /* Is the client on its way out? */
 int	client_closing(const struct client *);
+/* Seconds on the monotonic clock: the time base of last_line. */
+uint32_t client_now(void);
+/* Turn a new client away: "server full", then a graceful close. */
+void	client_reject_full(struct client *);
 
 #endif

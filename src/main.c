@@ -26,7 +26,12 @@ enum {
 	OPT_MAX_LINE,
 	OPT_MOTD,
 	OPT_GRACE,
-	OPT_TRACE_TCP
+	OPT_TRACE_TCP,
+	OPT_MAX_CLIENTS,
+	OPT_RATE,
+	OPT_BURST,
+	OPT_SENDQ,
+	OPT_IDLE_TIMEOUT
 };
 
 static const struct option main_longopts[] = {
@@ -38,6 +43,11 @@ static const struct option main_longopts[] = {
 	{ "motd",	required_argument,	NULL, OPT_MOTD },
 	{ "grace",	required_argument,	NULL, OPT_GRACE },
 	{ "trace-tcp",	no_argument,		NULL, OPT_TRACE_TCP },
+	{ "max-clients", required_argument,	NULL, OPT_MAX_CLIENTS },
+	{ "rate",	required_argument,	NULL, OPT_RATE },
+	{ "burst",	required_argument,	NULL, OPT_BURST },
+	{ "sendq",	required_argument,	NULL, OPT_SENDQ },
+	{ "idle-timeout", required_argument,	NULL, OPT_IDLE_TIMEOUT },
 	{ "verbose",	no_argument,		NULL, 'v' },
 	{ "help",	no_argument,		NULL, 'h' },
 	{ "version",	no_argument,		NULL, 'V' },
@@ -69,6 +79,17 @@ main_usage(FILE *f)
 "                            1 to 86400)\n"
 "      --trace-tcp           log every connection's TCP state (from the\n"
 "                            kernel's TCP_INFO) at each step of its life\n"
+"      --max-clients N       clients served at once; more are told 'server\n"
+"                            full' and closed (default 10000)\n"
+"      --rate LINES/S        input lines per second per client; past the\n"
+"                            burst the server stops reading that client\n"
+"                            until it may go on; 0 turns it off (default 10)\n"
+"      --burst N             lines a client may send at once (default 20)\n"
+"      --sendq BYTES         output queued for a client that does not read;\n"
+"                            past it the client is disconnected\n"
+"                            (default 1048576, at least 4096)\n"
+"      --idle-timeout S      close clients that send no line for S seconds,\n"
+"                            with a notice; 0 turns it off (default 0)\n"
 "  -v, --verbose             log more: connections' details and chat text\n"
 "  -h, --help                show this help and exit\n"
 "  -V, --version             show the version and exit\n"
@@ -161,6 +182,26 @@ main_parse(int argc, char **argv, struct server_opts *o, int *verbose)
 		case OPT_TRACE_TCP:
 			o->trace_tcp = 1;
 			break;
+		case OPT_MAX_CLIENTS:
+			o->max_clients = main_number("--max-clients", optarg, 1,
+			    10000000);
+			break;
+		case OPT_RATE:
+			o->rate = (unsigned)main_number("--rate", optarg, 0,
+			    1000000);
+			break;
+		case OPT_BURST:
+			o->burst = (unsigned)main_number("--burst", optarg, 0,
+			    1000000);
+			break;
+		case OPT_SENDQ:
+			o->sendq = main_number("--sendq", optarg, 4096,
+			    1UL << 30);
+			break;
+		case OPT_IDLE_TIMEOUT:
+			o->idle_timeout = (unsigned)main_number(
+			    "--idle-timeout", optarg, 0, 7 * 86400);
+			break;
 		case 'v':
 			(*verbose)++;
 			break;
@@ -181,6 +222,12 @@ main_parse(int argc, char **argv, struct server_opts *o, int *verbose)
 		exit(MAIN_EXIT_USAGE);
 	}
 	main_check_listen(o);
+	if (o->rate != 0 && o->burst == 0) {
+		fprintf(stderr, "evchatd: --burst 0 with --rate %u would never "
+		    "let a line through; use --rate 0 to turn the limit off\n"
+		    "try 'evchatd --help'\n", o->rate);
+		exit(MAIN_EXIT_USAGE);
+	}
 }
 
 int
@@ -192,6 +239,10 @@ main(int argc, char **argv)
 		.history = 20,
 		.max_line = 1024,
 		.grace = 10,
+		.max_clients = 10000,
+		.rate = 10,
+		.burst = 20,
+		.sendq = 1024 * 1024,
 	};
 	struct server		*srv;
 	int			 verbose = 0, rc;

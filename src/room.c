@@ -6,7 +6,9 @@
  * at most one room and a room's member list is always exact.  Sending only
  * appends to evbuffers: nothing here frees, closes or unlinks a user, so a
  * broadcast can never pull the list it walks out from under itself.  A
- * user marked USER_MUTED (closing) is skipped.
+ * user marked USER_MUTED (closing) is skipped; one whose queue passes the
+ * send-queue limit is reported through the overflow hook, which only
+ * marks it (and mutes it) for the reaper.
  *
  * It deliberately knows nothing of sockets, commands or wording beyond
  * what lines look like: the command layer composes the notices.
@@ -77,6 +79,7 @@ chat_enter(struct chat *chat, struct user *u, struct evbuffer *out)
 {
 	memset(u, 0, sizeof *u);
 	u->out = out;
+	u->chat = chat;
 	/* Someone may have taken guest-N by /nick: skip numbers in use. */
 	do {
 		snprintf(u->nick, sizeof u->nick, "guest-%lu",
@@ -189,11 +192,24 @@ room_set_topic(struct room *r, const char *text, size_t len)
 	r->topic = xmemdup(text, len);
 }
 
+/* A slow consumer: hand it to the owner, who closes it later. */
+static void
+user_check_queue(struct user *u)
+{
+	struct chat	*chat = u->chat;
+
+	if (chat->sendq != 0 && evbuffer_get_length(u->out) > chat->sendq &&
+	    chat->overflow != NULL)
+		chat->overflow(u);
+}
+
 void
 user_send(struct user *u, const char *line, size_t len)
 {
-	if (!(u->flags & USER_MUTED))
-		evbuffer_add(u->out, line, len);
+	if (u->flags & USER_MUTED)
+		return;
+	evbuffer_add(u->out, line, len);
+	user_check_queue(u);
 }
 
 void
@@ -203,6 +219,7 @@ user_vprintf(struct user *u, const char *fmt, va_list ap)
 		return;
 	evbuffer_add_vprintf(u->out, fmt, ap);
 	evbuffer_add(u->out, "\r\n", 2);
+	user_check_queue(u);
 }
 
 void

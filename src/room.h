@@ -26,6 +26,7 @@ struct user {
 	struct htab_node	 node;	/* in chat.nicks while registered */
 	struct membership	*ms;	/* the one room the user is in, or NULL */
 	struct evbuffer		*out;	/* lines for this user; the client's */
+	struct chat		*chat;	/* the chat it is in */
 	int			 flags;
 #define USER_MUTED	0x1	/* closing: appends to it are dropped */
 };
@@ -57,6 +58,12 @@ struct chat {
 	struct room		*lobby;
 	size_t			 history_max;	/* --history */
 	unsigned long		 next_guest;	/* the next guest-N to try */
+	size_t			 sendq;		/* --sendq; 0 for no limit */
+	/*
+	 * Called when a user's queue passes sendq.  It may only mark the
+	 * user for closing: it runs in the middle of a broadcast.
+	 */
+	void			(*overflow)(struct user *);
 };
 
 /* What chat_rename decided. */
@@ -92,7 +99,10 @@ void	room_say(struct room *, const struct user *except, const char *,
 /* Replace the topic with a copy of text. */
 void	room_set_topic(struct room *, const char *, size_t);
 
-/* Append a whole line (CRLF included) to one user, unless muted. */
+/*
+ * Append a whole line (CRLF included) to one user, unless muted; a queue
+ * past the chat's sendq calls its overflow hook.
+ */
 void	user_send(struct user *, const char *, size_t);
 /* Append a formatted line to one user; CRLF is added. */
 void	user_printf(struct user *, const char *, ...)

@@ -15,6 +15,7 @@
  */
 #include "config.h"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <netinet/in.h>
@@ -43,6 +44,7 @@
 
 #define SERVER_MOTD_MAX		(64 * 1024)	/* bytes of MOTD file read */
 #define SERVER_ACCEPT_PAUSE	1		/* seconds, after EMFILE */
+#define SERVER_FD_RESERVE	32	/* descriptors kept beyond clients */
 
 struct server {
 	struct event_base	*base;
@@ -54,6 +56,9 @@ struct server {
 	struct event		*sigterm;
 	struct event		*reap_ev;
 	struct event		*resume_ev;	/* re-enables accept after EMFILE */
+	struct event		*idle_ev;	/* --idle-timeout's sweep */
+	unsigned		 idle_timeout;	/* seconds; 0: off */
+	size_t			 max_clients;	/* admitted at once */
 	char			*motd;		/* formatted MOTD lines; owned */
 	int			 shared_port;	/* the port port-0 listeners share */
 	int			 ports[SERVER_MAX_LISTEN * 4];	/* listened on */
@@ -100,7 +105,59 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 
 	(void)l;
 	c = client_new(&srv->pool, (int)fd, sa, (socklen_t)salen);
+	if (srv->pool.nclients - srv->pool.nfull > srv->max_clients) {
+		client_reject_full(c);
+		return;
+	}
 	cmd_welcome(c);
+}
+
+/* --idle-timeout: once a second, tell and close who has been quiet. */
+static void
+server_idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server	*srv = arg;
+	struct client	*c;
+	uint32_t	 now = client_now();
+
+	(void)fd;
+	(void)what;
+	TAILQ_FOREACH(c, &srv->pool.all, entry) {
+		if (client_closing(c) ||
+		    now - c->last_line < srv->idle_timeout)
+			continue;
+		client_printf(c, "-!- closing: no line from you for %u "
+		    "seconds", srv->idle_timeout);
+		client_close(c, CLIENT_GRACEFUL, "idle timeout");
+	}
+}
+
+/*
+ * Raise the descriptor limit toward what --max-clients needs; if the
+ * hard limit is lower, admit fewer clients and say so once.
+ */
+static void
+server_fit_fd_limit(struct server *srv)
+{
+	struct rlimit	rl;
+	rlim_t		need = (rlim_t)srv->max_clients + SERVER_FD_RESERVE;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	if (rl.rlim_cur < need && rl.rlim_cur != RLIM_INFINITY) {
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ||
+		    rl.rlim_max > need ? need : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		srv->max_clients = rl.rlim_cur > 2 * SERVER_FD_RESERVE ?
+		    (size_t)(rl.rlim_cur - SERVER_FD_RESERVE) :
+		    (size_t)rl.rlim_cur / 2;
+		log_warnx("file descriptor limit %lu is too low for "
+		    "--max-clients; admitting at most %zu clients",
+		    (unsigned long)rl.rlim_cur, srv->max_clients);
+	}
 }
 
 /* Accepting again after a pause for lack of file descriptors. */
@@ -483,7 +540,20 @@ server_new(const struct server_opts *o)
 	srv->grace_ev = evtimer_new(srv->base, server_grace_cb, srv);
 	srv->grace = o->grace;
 	srv->pool.linger = o->grace;
+	srv->pool.rate = o->rate;
+	srv->pool.burst = o->burst;
+	srv->chat.sendq = o->sendq;
+	srv->max_clients = o->max_clients;
+	srv->idle_timeout = o->idle_timeout;
+	srv->idle_ev = event_new(srv->base, -1, EV_PERSIST, server_idle_cb,
+	    srv);
+	if (o->idle_timeout != 0) {
+		struct timeval	tv = { 1, 0 };
+
+		event_add(srv->idle_ev, &tv);
+	}
 	tcp_trace_enable(o->trace_tcp);
+	server_fit_fd_limit(srv);
 	srv->sigint = evsignal_new(srv->base, SIGINT, server_signal_cb, srv);
 	srv->sigterm = evsignal_new(srv->base, SIGTERM, server_signal_cb, srv);
 	evsignal_add(srv->sigint, NULL);
@@ -520,6 +590,7 @@ server_free(struct server *srv)
 	event_free(srv->reap_ev);
 	event_free(srv->resume_ev);
 	event_free(srv->grace_ev);
+	event_free(srv->idle_ev);
 	event_base_free(srv->base);
 	free(srv->motd);
 	free(srv);

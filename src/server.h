@@ -21,6 +21,11 @@ struct server_opts {
 	const char	*motd;		/* file to greet clients with, or NULL */
 	int		 grace;		/* seconds a graceful close may take */
 	int		 trace_tcp;	/* log each connection's TCP states */
+	size_t		 max_clients;	/* --max-clients */
+	unsigned	 rate;		/* --rate lines/s; 0: off */
+	unsigned	 burst;		/* --burst */
+	size_t		 sendq;		/* --sendq bytes */
+	unsigned	 idle_timeout;	/* --idle-timeout s; 0: off */
 };
 
 struct server;

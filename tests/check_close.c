@@ -81,7 +81,8 @@ START_TEST(test_half_close_delivers_queue)
 	char		 want[64];
 	int		 i;
 
-	h_server_start(&s, NULL);
+	/* A burst of 300 lines: no rate limit in the way. */
+	h_server_start(&s, (const char *const[]){ "--rate", "0", NULL });
 	a = h_join_as(s.port, "alice");
 	b = h_join_as(s.port, "bob");
 	h_expect_skip(a, "-!- guest-2 is now known as bob");
@@ -162,7 +163,7 @@ START_TEST(test_shutdown_loses_nothing)
 
 	memset(pad, 'x', 100);
 	pad[100] = '\0';
-	h_server_start(&s, NULL);
+	h_server_start(&s, (const char *const[]){ "--rate", "0", NULL });
 	for (i = 0; i < NDRAIN; i++)
 		c[i] = h_join(s.port);
 	/* One client with a tiny window, so its backlog stays queued. */
