@@ -24,7 +24,6 @@
 #include <sys/types.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <arpa/inet.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -56,23 +55,13 @@ static void client_drain_read_cb(struct bufferevent *, void *);
 static void client_drain_write_cb(struct bufferevent *, void *);
 static void client_drain_event_cb(struct bufferevent *, short, void *);
 
-/* The monotonic clock in milliseconds (wrapping), for the rate bucket. */
-static uint32_t
+uint32_t
 client_now_ms(void)
 {
 	struct timespec	ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint32_t)ts.tv_sec * 1000u + (uint32_t)(ts.tv_nsec / 1000000);
-}
-
-uint32_t
-client_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint32_t)ts.tv_sec;
 }
 
 /*
@@ -129,8 +118,8 @@ client_free(struct client *c)
 		TAILQ_REMOVE(&pool->reap, c, reap_entry);
 	TAILQ_REMOVE(&pool->all, c, entry);
 	pool->nclients--;
-	if (c->flags & CLIENT_FULL)
-		pool->nfull--;
+	if (c->flags & CLIENT_CLOSING)
+		pool->nclosing--;
 	if ((c->flags & (CLIENT_EOF | CLIENT_FIN_SENT)) ==
 	    (CLIENT_EOF | CLIENT_FIN_SENT) &&
 	    !(c->flags & (CLIENT_NOFLUSH | CLIENT_TIMEDOUT)))
@@ -162,26 +151,6 @@ client_pool_free(struct client_pool *pool)
 		client_free(c);
 }
 
-/* Write the peer's address as "a.b.c.d:port" or "[v6]:port". */
-static void
-client_format_addr(char *buf, size_t size, const struct sockaddr *sa)
-{
-	char	host[INET6_ADDRSTRLEN];
-
-	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const void *)sa;
-
-		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof host);
-		snprintf(buf, size, "[%s]:%u", host, ntohs(s6->sin6_port));
-	} else if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const void *)sa;
-
-		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof host);
-		snprintf(buf, size, "%s:%u", host, ntohs(s4->sin_port));
-	} else
-		snprintf(buf, size, "unknown");
-}
-
 struct client *
 client_new(struct client_pool *pool, int fd, const struct sockaddr *sa,
     socklen_t salen)
@@ -198,7 +167,7 @@ client_new(struct client_pool *pool, int fd, const struct sockaddr *sa,
 		getsockname(fd, (struct sockaddr *)&c->trace->local, &len);
 	}
 	c->id = pool->next_id++;
-	client_format_addr(c->addr, sizeof c->addr, sa);
+	tcp_format_addr(c->addr, sizeof c->addr, sa);
 	/* Dead peers must not hold a slot for ever. */
 	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) == -1)
 		log_warn("client %lu: SO_KEEPALIVE", c->id);
@@ -206,8 +175,8 @@ client_new(struct client_pool *pool, int fd, const struct sockaddr *sa,
 	if (c->bev == NULL)
 		fatalx("bufferevent_socket_new failed");
 	line_reader_init(&c->lr, pool->max_line);
-	bucket_init(&c->bucket, pool->burst, client_now_ms());
-	c->last_line = client_now();
+	c->last_line = client_now_ms();
+	bucket_init(&c->bucket, pool->burst, c->last_line);
 	chat_enter(pool->chat, &c->user, bufferevent_get_output(c->bev));
 	TAILQ_INSERT_TAIL(&pool->all, c, entry);
 	pool->nclients++;
@@ -266,6 +235,7 @@ client_close(struct client *c, enum client_close_how how, const char *why)
 		return;
 	}
 	c->flags |= CLIENT_CLOSING;
+	c->pool->nclosing++;
 	c->reason = xstrdup(why);
 	c->user.flags |= USER_MUTED;
 	bufferevent_disable(c->bev, EV_READ);
@@ -340,7 +310,7 @@ client_line(struct client *c)
 		return 0;
 	}
 	c->flags &= ~CLIENT_HELD;
-	c->last_line = client_now();
+	c->last_line = client_now_ms();
 	c->pool->dispatch(c, c->lr.buf, c->lr.len);
 	return 1;
 }
@@ -383,8 +353,6 @@ client_read_cb(struct bufferevent *bev, void *arg)
 void
 client_reject_full(struct client *c)
 {
-	c->flags |= CLIENT_FULL;
-	c->pool->nfull++;
 	client_printf(c, "-!- error: server full");
 	client_close(c, CLIENT_GRACEFUL, "server full");
 }

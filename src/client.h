@@ -43,7 +43,7 @@ struct client_pool {
 	int			 linger;	/* seconds a graceful close waits */
 	unsigned		 rate;		/* --rate lines/s; 0: no limit */
 	unsigned		 burst;		/* --burst */
-	size_t			 nfull;		/* closing because server full */
+	size_t			 nclosing;	/* of nclients, those closing */
 	unsigned long		 graceful;	/* closes that saw both FINs */
 	unsigned long		 ungraceful;	/* timed out, reset or aborted */
 	const char		*motd;		/* welcome lines; the server's */
@@ -62,7 +62,7 @@ struct client {
 	struct client_trace	*trace;	/* owned; only with --trace-tcp */
 	struct event		*throttle_ev;	/* owned; lazily, for --rate */
 	struct bucket		 bucket;	/* --rate/--burst tokens */
-	uint32_t		 last_line;	/* when a line last came, in s */
+	uint32_t		 last_line;	/* when a line last came, in ms */
 	struct line_reader	 lr;	/* the unfinished input line */
 	TAILQ_ENTRY(client)	 entry;		/* in pool.all */
 	TAILQ_ENTRY(client)	 reap_entry;	/* in pool.reap when queued */
@@ -80,7 +80,6 @@ struct client {
 #define CLIENT_EOF	0x80	/* the peer's FIN was read */
 #define CLIENT_TIMEDOUT	0x100	/* a close step ran out of time */
 #define CLIENT_HELD	0x200	/* lr.buf holds a line awaiting a token */
-#define CLIENT_FULL	0x400	/* turned away: the server is full */
 };
 
 /* Set up an empty pool. */
@@ -106,8 +105,8 @@ size_t	client_queued(const struct client *);
 void	client_close(struct client *, enum client_close_how, const char *why);
 /* Is the client on its way out? */
 int	client_closing(const struct client *);
-/* Seconds on the monotonic clock: the time base of last_line. */
-uint32_t client_now(void);
+/* Milliseconds on the monotonic clock (wrapping): last_line's base. */
+uint32_t client_now_ms(void);
 /* Turn a new client away: "server full", then a graceful close. */
 void	client_reject_full(struct client *);
 

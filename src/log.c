@@ -31,6 +31,9 @@ log_enabled(enum log_level level)
 	return level <= log_level;
 }
 
+static void	log_vwrite(enum log_level, int, const char *, va_list)
+		    __attribute__((format(printf, 3, 0)));
+
 /* Write one line: timestamp, level, message and an optional errno text. */
 static void
 log_vwrite(enum log_level level, int errnum, const char *fmt, va_list ap)

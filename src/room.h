@@ -107,6 +107,7 @@ void	user_send(struct user *, const char *, size_t);
 /* Append a formatted line to one user; CRLF is added. */
 void	user_printf(struct user *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
-void	user_vprintf(struct user *, const char *, va_list);
+void	user_vprintf(struct user *, const char *, va_list)
+	    __attribute__((format(printf, 2, 0)));
 
 #endif

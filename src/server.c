@@ -72,30 +72,6 @@ struct server {
 #define SERVER_DONE	3	/* summary logged, loop told to exit */
 };
 
-/* Write a socket address as "a.b.c.d:port" or "[v6]:port". */
-static void
-server_format_addr(char *buf, size_t size, const struct sockaddr *sa)
-{
-	char		host[INET6_ADDRSTRLEN] = "?";
-	unsigned	port = 0;
-
-	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const void *)sa;
-
-		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof host);
-		port = ntohs(s6->sin6_port);
-		snprintf(buf, size, "[%s]:%u", host, port);
-		return;
-	}
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const void *)sa;
-
-		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof host);
-		port = ntohs(s4->sin_port);
-	}
-	snprintf(buf, size, "%s:%u", host, port);
-}
-
 static void
 server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
@@ -105,7 +81,8 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 
 	(void)l;
 	c = client_new(&srv->pool, (int)fd, sa, (socklen_t)salen);
-	if (srv->pool.nclients - srv->pool.nfull > srv->max_clients) {
+	/* Clients on their way out no longer hold a place. */
+	if (srv->pool.nclients - srv->pool.nclosing > srv->max_clients) {
 		client_reject_full(c);
 		return;
 	}
@@ -118,13 +95,13 @@ server_idle_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct server	*srv = arg;
 	struct client	*c;
-	uint32_t	 now = client_now();
+	uint32_t	 now = client_now_ms();
 
 	(void)fd;
 	(void)what;
 	TAILQ_FOREACH(c, &srv->pool.all, entry) {
 		if (client_closing(c) ||
-		    now - c->last_line < srv->idle_timeout)
+		    now - c->last_line < srv->idle_timeout * 1000u)
 			continue;
 		client_printf(c, "-!- closing: no line from you for %u "
 		    "seconds", srv->idle_timeout);
@@ -223,7 +200,7 @@ server_bind(struct server *srv, struct addrinfo *ai, int backlog)
 			((struct sockaddr_in *)(void *)ai->ai_addr)->sin_port =
 			    htons((uint16_t)srv->shared_port);
 	}
-	server_format_addr(name, sizeof name, ai->ai_addr);
+	tcp_format_addr(name, sizeof name, ai->ai_addr);
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0);
 	if (fd == -1)
@@ -237,7 +214,7 @@ server_bind(struct server *srv, struct addrinfo *ai, int backlog)
 		goto fail;
 	sslen = sizeof ss;
 	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0)
-		server_format_addr(name, sizeof name, (struct sockaddr *)&ss);
+		tcp_format_addr(name, sizeof name, (struct sockaddr *)&ss);
 	tcp_trace(name, tcp_state(fd), "bind");
 	if (listen(fd, backlog) == -1)
 		goto fail;
@@ -354,7 +331,7 @@ server_listen_one(struct server *srv, const char *spec, int dport,
 			fatalx("evconnlistener_new failed");
 		evconnlistener_set_error_cb(srv->listeners[srv->nlisteners++],
 		    server_accept_error_cb);
-		server_format_addr(name, sizeof name,
+		tcp_format_addr(name, sizeof name,
 		    (struct sockaddr *)&ss);
 		fprintf(stderr, "listening on %s\n", name);
 	}

@@ -6,7 +6,8 @@
  * TIME_WAIT sockets no longer belong to any process, so they are counted
  * from /proc/net/tcp and /proc/net/tcp6 by local port.
  *
- * This module only observes: it never changes a socket.
+ * This module only observes: it never changes a socket.  It also owns
+ * the one way evchatd writes a socket address.
  */
 #include "config.h"
 
@@ -35,6 +36,25 @@ static const char *const tcp_names[] = {
 	"FIN_WAIT2", "TIME_WAIT", "CLOSE", "CLOSE_WAIT", "LAST_ACK",
 	"LISTEN", "CLOSING", "NEW_SYN_RECV"
 };
+
+void
+tcp_format_addr(char *buf, size_t size, const struct sockaddr *sa)
+{
+	char	host[INET6_ADDRSTRLEN];
+
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)sa;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof host);
+		snprintf(buf, size, "[%s]:%u", host, ntohs(s6->sin6_port));
+	} else if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *)sa;
+
+		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof host);
+		snprintf(buf, size, "%s:%u", host, ntohs(s4->sin_port));
+	} else
+		snprintf(buf, size, "?");
+}
 
 void
 tcp_trace_enable(int on)

@@ -8,12 +8,14 @@
 
 #include <stddef.h>
 
+struct sockaddr;
+
+/* Write an address as "a.b.c.d:port" or "[v6]:port" ("?" if neither). */
+void	tcp_format_addr(char *, size_t, const struct sockaddr *);
 /* Turn --trace-tcp on or off. */
 void	tcp_trace_enable(int);
 /* Is --trace-tcp on? */
 int	tcp_tracing(void);
-struct sockaddr;
-
 /* The kernel's state of this socket (TCP_ESTABLISHED…), or -1. */
 int	tcp_state(int fd);
 /*
