@@ -1,0 +1,32 @@
+#!/bin/sh
+# bench.sh: a smoke run of every evchat-bench mode, tiny N, against evchatd
+# and the ceiling relay.  It checks the tool works and that nothing is
+# lost or doubled; it times nothing (speed is BENCHMARKS.md's business).
+. "$(dirname "$0")/lib.sh"
+
+B=$(dirname "$EVCHATD")
+BENCH=$B/contrib/evchat-bench
+RELAY=$B/contrib/bench/relay-ceiling
+[ -x "$BENCH" ] && [ -x "$RELAY" ] || fail "build contrib/evchat-bench first"
+
+# run ARGS...: one bench run; its last line must say ok=1 lost=0 dup=0.
+run() {
+	"$BENCH" "$@" >"$T/bench.out" 2>"$T/bench.log" ||
+	    fail "evchat-bench $* exited $?"
+	last=$(tail -n 1 "$T/bench.out")
+	case " $last " in
+	*" ok=1 "*) ;;
+	*) fail "evchat-bench $*: $last" ;;
+	esac
+	case " $last " in
+	*" lost="[1-9]*|*" dup="[1-9]*) fail "evchat-bench $*: $last" ;;
+	esac
+}
+
+server="-- $EVCHATD -l 127.0.0.1:0 --rate 0"
+run fanout -n 5 -s 4 -m 10 -w 3 $server
+run idle -n 5 $server
+run connect -n 5 $server
+run drain -n 5 -m 10 $server
+run fanout -n 5 -s 4 -m 10 -w 3 --raw -- "$RELAY" 0
+echo "bench: ok"
