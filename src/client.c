@@ -321,6 +321,25 @@ client_line(struct client *c)
 	return 1;
 }
 
+/*
+ * An overlong line is a line too: it takes a token and counts as
+ * activity, and its one error waits for the token like any reply.
+ */
+static int
+client_overlong(struct client *c)
+{
+	if (!client_take_token(c)) {
+		c->flags |= CLIENT_HELD_LONG;
+		client_throttle(c);
+		return 0;
+	}
+	c->flags &= ~CLIENT_HELD_LONG;
+	c->last_line = client_now_ms();
+	client_printf(c, "-!- error: line too long (more than %zu bytes); "
+	    "it was dropped", c->pool->max_line);
+	return 1;
+}
+
 /* Frame what has arrived and hand each complete line on. */
 static void
 client_process(struct client *c)
@@ -332,6 +351,8 @@ client_process(struct client *c)
 
 	if ((c->flags & CLIENT_HELD) && !client_line(c))
 		return;
+	if ((c->flags & CLIENT_HELD_LONG) && !client_overlong(c))
+		return;
 	while (!(c->flags & CLIENT_CLOSING) && evbuffer_get_length(in) > 0) {
 		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
 			break;
@@ -340,9 +361,8 @@ client_process(struct client *c)
 		client_send_replies(c);
 		if (res == LINE_READY && !client_line(c))
 			return;		/* throttled, line held */
-		if (res == LINE_OVERLONG)
-			client_printf(c, "-!- error: line too long (more than "
-			    "%zu bytes); it was dropped", c->pool->max_line);
+		if (res == LINE_OVERLONG && !client_overlong(c))
+			return;		/* throttled, error held */
 	}
 	if (c->flags & CLIENT_CLOSING)
 		evbuffer_drain(in, evbuffer_get_length(in));

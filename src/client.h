@@ -80,6 +80,7 @@ struct client {
 #define CLIENT_EOF	0x80	/* the peer's FIN was read */
 #define CLIENT_TIMEDOUT	0x100	/* a close step ran out of time */
 #define CLIENT_HELD	0x200	/* lr.buf holds a line awaiting a token */
+#define CLIENT_HELD_LONG 0x400	/* an overlong line's error awaits a token */
 };
 
 /* Set up an empty pool. */

@@ -56,6 +56,7 @@ struct server {
 	struct event		*sigterm;
 	struct event		*reap_ev;
 	struct event		*resume_ev;	/* re-enables accept after EMFILE */
+	int			 starved;	/* out of descriptors: logged */
 	struct event		*idle_ev;	/* --idle-timeout's sweep */
 	unsigned		 idle_timeout;	/* seconds; 0: off */
 	size_t			 max_clients;	/* admitted at once */
@@ -80,6 +81,10 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	struct client	*c;
 
 	(void)l;
+	if (srv->starved) {
+		srv->starved = 0;
+		log_info("accepting connections again");
+	}
 	c = client_new(&srv->pool, (int)fd, sa, (socklen_t)salen);
 	/* Clients on their way out no longer hold a place. */
 	if (srv->pool.nclients - srv->pool.nclosing > srv->max_clients) {
@@ -148,7 +153,6 @@ server_resume_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	for (i = 0; i < srv->nlisteners; i++)
 		evconnlistener_enable(srv->listeners[i]);
-	log_info("accepting connections again");
 }
 
 /*
@@ -172,8 +176,11 @@ server_accept_error_cb(struct evconnlistener *l, void *arg)
 	}
 	if (evtimer_pending(srv->resume_ev, NULL))
 		return;
-	log_warnx("accept: %s; pausing for %d s",
-	    evutil_socket_error_to_string(err), SERVER_ACCEPT_PAUSE);
+	/* One line per episode: until an accept succeeds again. */
+	if (!srv->starved)
+		log_warnx("accept: %s; pausing for %d s at a time",
+		    evutil_socket_error_to_string(err), SERVER_ACCEPT_PAUSE);
+	srv->starved = 1;
 	for (i = 0; i < srv->nlisteners; i++)
 		evconnlistener_disable(srv->listeners[i]);
 	evtimer_add(srv->resume_ev, &tv);

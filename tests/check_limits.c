@@ -550,6 +550,63 @@ START_TEST(test_rate_default)
 }
 END_TEST
 
+/*
+ * An overlong line is a line for the rate too: six of them and one chat
+ * line at 2/s after a burst of 2 take at least 2 s, every error arrives,
+ * and the chat line after them is not lost.
+ */
+START_TEST(test_rate_counts_overlong)
+{
+	struct h_server	 s;
+	struct h_conn	*a, *b;
+	char		*flood = malloc(7 * 2100);
+	size_t		 len = 0;
+	long long	 t0, took;
+	int		 i;
+
+	srv_start(&s, (const char *const[]){ "--rate", "2", "--burst", "2",
+	    NULL });
+	a = h_join_as(s.port, "alice");
+	b = h_join_as(s.port, "bob");
+	h_sync(b);
+	for (i = 0; i < 6; i++) {
+		memset(flood + len, 'x', 2000);
+		len += 2000;
+		flood[len++] = '\n';
+	}
+	memcpy(flood + len, "after\n", 6);
+	len += 6;
+	t0 = now_ms();
+	h_send_raw(a, flood, len);
+	for (i = 0; i < 6; i++)
+		h_expect_prefix(a, "-!- error: line too long");
+	h_expect(b, "<alice> after");
+	took = now_ms() - t0;
+	ck_assert_msg(took >= 2000, "7 lines at 2/s after a burst of 2 took "
+	    "only %lld ms", took);
+	h_close(a);
+	h_close(b);
+	ck_assert_int_eq(srv_stop(&s), 0);
+	free(flood);
+}
+END_TEST
+
+/* How many lines of the server's log contain text. */
+static int
+log_count(const struct h_server *s, const char *text)
+{
+	FILE	*f = fopen(s->log, "r");
+	char	 line[4096];
+	int	 n = 0;
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof line, f) != NULL)
+		n += strstr(line, text) != NULL;
+	fclose(f);
+	return n;
+}
+
 /* --burst 0 with the rate on could never pass a line: refused. */
 START_TEST(test_rate_burst_zero_refused)
 {
@@ -1075,6 +1132,8 @@ START_TEST(test_emfile_pauses_and_recovers)
 	ck_assert_msg(ms < 500, "paused, the server used %lld ms of CPU in "
 	    "1 s", ms);
 	ck_assert(alive(s.pid));
+	/* Paused again and again, but one log line for the episode. */
+	ck_assert_int_eq(log_count(&s, "pausing"), 1);
 
 	/* Free the descriptors (and slots); service resumes by itself. */
 	for (i = 0; i < n; i++)
@@ -1145,6 +1204,7 @@ main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_rate_holds_lines);
 	tcase_add_test(tc, test_rate_default);
+	tcase_add_test(tc, test_rate_counts_overlong);
 	tcase_add_test(tc, test_rate_burst_zero_refused);
 	tcase_add_test(tc, test_rate_off);
 	suite_add_tcase(s, tc);
