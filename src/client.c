@@ -134,8 +134,8 @@ client_free(struct client *c)
 			event_free(c->trace->fin_ev);
 		free(c->trace);
 	}
-	if (c->throttle_ev != NULL)
-		event_free(c->throttle_ev);
+	if (c->timer_ev != NULL)
+		event_free(c->timer_ev);
 	bufferevent_free(c->bev);
 	line_reader_free(&c->lr);
 	free(c->reason);
@@ -202,6 +202,20 @@ client_printf(struct client *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	user_vprintf(&c->user, fmt, ap);
 	va_end(ap);
+}
+
+void
+client_printf_last(struct client *c, const char *fmt, ...)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	va_list		 ap;
+
+	if (c->user.flags & USER_MUTED)
+		return;
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(out, fmt, ap);
+	va_end(ap);
+	evbuffer_add(out, "\r\n", 2);
 }
 
 size_t
@@ -274,17 +288,46 @@ client_take_token(struct client *c)
 
 static void client_process(struct client *);
 
+static void client_done(struct client *);
+
+/*
+ * The client's one timer.  In service it ends a --rate pause; once the
+ * client is draining it is the close's deadline, fixed when the drain
+ * began: traffic does not push it back, so a peer that trickles bytes or
+ * reads slowly cannot keep a closing connection (and its descriptor).
+ */
 static void
-client_throttle_cb(evutil_socket_t fd, short what, void *arg)
+client_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct client	*c = arg;
 
 	(void)fd;
 	(void)what;
+	if (c->flags & CLIENT_DRAINING) {
+		if (c->flags & CLIENT_DONE)
+			return;
+		c->flags |= CLIENT_TIMEDOUT;
+		log_info("client %lu %s: close timed out", c->id, c->addr);
+		client_done(c);
+		return;
+	}
 	if (c->flags & CLIENT_CLOSING)
 		return;
 	bufferevent_enable(c->bev, EV_READ);
 	client_process(c);
+}
+
+/* Arm the client's timer (made on first use) for ms milliseconds. */
+static void
+client_timer(struct client *c, uint32_t ms)
+{
+	struct timeval	tv;
+
+	if (c->timer_ev == NULL)
+		c->timer_ev = evtimer_new(c->pool->base, client_timer_cb, c);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(c->timer_ev, &tv);
 }
 
 /*
@@ -294,16 +337,8 @@ client_throttle_cb(evutil_socket_t fd, short what, void *arg)
 static void
 client_throttle(struct client *c)
 {
-	struct timeval	 tv;
-	uint32_t	 ms = bucket_wait(&c->bucket, c->pool->rate);
-
-	if (c->throttle_ev == NULL)
-		c->throttle_ev = evtimer_new(c->pool->base,
-		    client_throttle_cb, c);
 	bufferevent_disable(c->bev, EV_READ);
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-	evtimer_add(c->throttle_ev, &tv);
+	client_timer(c, bucket_wait(&c->bucket, c->pool->rate));
 }
 
 /* Hand a complete line on, if the rate allows; else hold it. */
@@ -316,7 +351,6 @@ client_line(struct client *c)
 		return 0;
 	}
 	c->flags &= ~CLIENT_HELD;
-	c->last_line = client_now_ms();
 	c->pool->dispatch(c, c->lr.buf, c->lr.len);
 	return 1;
 }
@@ -334,7 +368,6 @@ client_overlong(struct client *c)
 		return 0;
 	}
 	c->flags &= ~CLIENT_HELD_LONG;
-	c->last_line = client_now_ms();
 	client_printf(c, "-!- error: line too long (more than %zu bytes); "
 	    "it was dropped", c->pool->max_line);
 	return 1;
@@ -359,6 +392,8 @@ client_process(struct client *c)
 		used = line_scan(&c->lr, v.iov_base, v.iov_len, &res);
 		evbuffer_drain(in, used);
 		client_send_replies(c);
+		if (res == LINE_READY || res == LINE_OVERLONG)
+			c->last_line = client_now_ms();	/* held or not */
 		if (res == LINE_READY && !client_line(c))
 			return;		/* throttled, line held */
 		if (res == LINE_OVERLONG && !client_overlong(c))
@@ -379,7 +414,7 @@ client_read_cb(struct bufferevent *bev, void *arg)
 void
 client_reject_full(struct client *c)
 {
-	client_printf(c, "-!- error: server full");
+	client_printf_last(c, "-!- error: server full");
 	client_close(c, CLIENT_GRACEFUL, "server full");
 }
 
@@ -443,7 +478,6 @@ client_fin_ack_cb(evutil_socket_t fd, short what, void *arg)
 static void
 client_flushed(struct client *c)
 {
-	struct timeval	 tv = { c->pool->linger, 0 };
 	int		 fd = (int)bufferevent_getfd(c->bev);
 
 	if (shutdown(fd, SHUT_WR) == -1) {
@@ -463,7 +497,6 @@ client_flushed(struct client *c)
 		c->trace->polls = 500;
 		client_fin_ack_cb(-1, 0, c);
 	}
-	bufferevent_set_timeouts(c->bev, &tv, NULL);
 	bufferevent_enable(c->bev, EV_READ);
 }
 
@@ -500,23 +533,17 @@ client_drain_event_cb(struct bufferevent *bev, short what, void *arg)
 			client_done(c);
 		return;		/* still flushing: the write side goes on */
 	}
-	if (what & BEV_EVENT_TIMEOUT) {
-		c->flags |= CLIENT_TIMEDOUT;
-		log_info("client %lu %s: close timed out", c->id, c->addr);
-	}
-	client_done(c);
+	client_done(c);		/* an error: nothing more to wait for */
 }
 
 /* Start the graceful part of a close: flush, FIN, await the peer's. */
 static void
 client_drain(struct client *c)
 {
-	struct timeval	 tv = { c->pool->linger, 0 };
-
 	c->flags |= CLIENT_DRAINING;
 	bufferevent_setcb(c->bev, client_drain_read_cb, client_drain_write_cb,
 	    client_drain_event_cb, c);
-	bufferevent_set_timeouts(c->bev, NULL, &tv);
+	client_timer(c, (uint32_t)c->pool->linger * 1000u);
 	bufferevent_enable(c->bev, EV_WRITE);
 	if (client_queued(c) == 0)
 		client_flushed(c);

@@ -60,7 +60,8 @@ struct client {
 	struct client_pool	*pool;
 	struct bufferevent	*bev;	/* owned; closes the socket when freed */
 	struct client_trace	*trace;	/* owned; only with --trace-tcp */
-	struct event		*throttle_ev;	/* owned; lazily, for --rate */
+	struct event		*timer_ev;	/* owned, lazy: --rate's pause, or
+						   the deadline of a close */
 	struct bucket		 bucket;	/* --rate/--burst tokens */
 	uint32_t		 last_line;	/* when a line last came, in ms */
 	struct line_reader	 lr;	/* the unfinished input line */
@@ -96,6 +97,13 @@ struct client *client_new(struct client_pool *, int fd,
 	    const struct sockaddr *, socklen_t);
 /* Send a formatted line (CRLF added) to this client. */
 void	client_printf(struct client *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+/*
+ * The last line before a graceful close (goodbye, shutdown, idle, full):
+ * one bounded line that the --sendq check never turns into an abort, so
+ * nothing queued before it is lost.
+ */
+void	client_printf_last(struct client *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 /* Bytes queued for this client and not yet written to the socket. */
 size_t	client_queued(const struct client *);

@@ -106,6 +106,6 @@ cmd_quit(struct client *c, struct cmd_args *args)
 		if (len == 0)
 			reason = "leaving";
 	}
-	client_printf(c, "-!- goodbye, %s", c->user.nick);
+	client_printf_last(c, "-!- goodbye, %s", c->user.nick);
 	client_close(c, CLIENT_GRACEFUL, reason);
 }

@@ -43,6 +43,8 @@ const struct cmd_entry cmd_table[] = {
 };
 const size_t cmd_table_len = sizeof cmd_table / sizeof cmd_table[0];
 
+#define CMD_SHOWN_MAX	64	/* bytes of an unknown command echoed back */
+
 /* A scratch buffer for cleaned text; one at a time is all we need. */
 static char	*cmd_scratch;
 static size_t	 cmd_scratch_size;
@@ -189,8 +191,14 @@ cmd_run(struct client *c, char *line)
 	if ((args.cmd = cmd_find(name)) == NULL) {
 		len = strlen(name);
 		shown = cmd_clean(name, &len);
-		cmd_error(c, "unknown command /%.*s (see /help)",
-		    len > 64 ? 64 : (int)len, shown);
+		if (len > CMD_SHOWN_MAX) {	/* cut between characters */
+			len = CMD_SHOWN_MAX;
+			while (len > 0 &&
+			    ((unsigned char)shown[len] & 0xc0) == 0x80)
+				len--;
+		}
+		cmd_error(c, "unknown command /%.*s (see /help)", (int)len,
+		    shown);
 		return;
 	}
 	args.argc = cmd_split(rest, args.argv, args.cmd->max_args,

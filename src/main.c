@@ -245,13 +245,24 @@ main(int argc, char **argv)
 		.sendq = 1024 * 1024,
 	};
 	struct server		*srv;
+	sigset_t		 stop;
 	int			 verbose = 0, rc;
 
 	main_parse(argc, argv, &o, &verbose);
 	log_set_level(verbose > 0 ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	/* A peer that vanishes mid-write must cost an error, not the process. */
 	signal(SIGPIPE, SIG_IGN);
-	if ((srv = server_new(&o)) == NULL)
+	/*
+	 * Hold SIGINT and SIGTERM until the server's handlers are in place:
+	 * one that comes during start-up is then a graceful stop, not a kill.
+	 */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigprocmask(SIG_BLOCK, &stop, NULL);
+	srv = server_new(&o);
+	sigprocmask(SIG_UNBLOCK, &stop, NULL);
+	if (srv == NULL)
 		return 1;
 	rc = server_run(srv);
 	server_free(srv);

@@ -108,7 +108,7 @@ server_idle_cb(evutil_socket_t fd, short what, void *arg)
 		if (client_closing(c) ||
 		    now - c->last_line < srv->idle_timeout * 1000u)
 			continue;
-		client_printf(c, "-!- closing: no line from you for %u "
+		client_printf_last(c, "-!- closing: no line from you for %u "
 		    "seconds", srv->idle_timeout);
 		client_close(c, CLIENT_GRACEFUL, "idle timeout");
 	}
@@ -385,14 +385,22 @@ server_load_motd(struct server *srv, const char *path)
 	}
 	raw = xmalloc(SERVER_MOTD_MAX + 1);
 	n = fread(raw, 1, SERVER_MOTD_MAX + 1, f);
-	fclose(f);
 	if (n > SERVER_MOTD_MAX) {
+		fclose(f);
 		fprintf(stderr, "evchatd: --motd %s: larger than %d bytes\n",
 		    path, SERVER_MOTD_MAX);
 		free(raw);
 		return -1;
 	}
 	raw[n] = '\0';
+	if (ferror(f)) {
+		fprintf(stderr, "evchatd: --motd %s: %s\n", path,
+		    strerror(errno));
+		fclose(f);
+		free(raw);
+		return -1;
+	}
+	fclose(f);
 	clean = xmalloc(LINE_CLEAN_MAX(n) + 1);
 	out = xmalloc(LINE_CLEAN_MAX(n) + 6 * (n + 1) + 1);
 	for (p = raw; p < raw + n; p = nl + 1) {
@@ -433,6 +441,8 @@ server_abort_all(struct server *srv, const char *why)
 {
 	struct client	*c;
 
+	if (srv->state == SERVER_DONE)
+		return;		/* the summary is out; the loop is ending */
 	srv->state = SERVER_ABORTING;
 	log_info("closing %zu remaining connections now (%s)",
 	    srv->pool.nclients, why);
@@ -474,7 +484,7 @@ server_shutdown(struct server *srv)
 	TAILQ_FOREACH(c, &srv->pool.all, entry) {
 		if (client_closing(c))
 			continue;
-		client_printf(c, "-!- server shutting down");
+		client_printf_last(c, "-!- server shutting down");
 		client_close(c, CLIENT_GRACEFUL, "server shutting down");
 	}
 	evtimer_add(srv->grace_ev, &tv);

@@ -253,6 +253,34 @@ START_TEST(test_grace_runs_out)
 }
 END_TEST
 
+/*
+ * The deadline of a close is fixed when the close begins: a client that
+ * /quit and then trickles a byte now and then (or reads slowly) cannot
+ * keep its connection past --grace.
+ */
+START_TEST(test_close_deadline_is_absolute)
+{
+	struct h_server	 s;
+	struct h_conn	*a;
+	int		 i;
+
+	h_server_start(&s, (const char *const[]){ "--grace", "1", NULL });
+	a = h_join(s.port);
+	h_send(a, "/quit");
+	h_expect_skip(a, "-!- goodbye, guest-1");
+	ck_assert(h_expect_eof(a, H_TIMEOUT_MS));
+	for (i = 0; i < 25 && !h_server_log_has(&s, "close timed out");
+	    i++) {
+		send(a->fd, "x", 1, MSG_NOSIGNAL);
+		usleep(200000);
+	}
+	ck_assert_msg(h_server_log_has(&s, "close timed out"),
+	    "a trickling client kept its closing connection open");
+	h_close(a);
+	ck_assert_int_eq(h_server_stop(&s), 0);
+}
+END_TEST
+
 START_TEST(test_shutdown_with_no_clients)
 {
 	struct h_server	 s;
@@ -314,6 +342,7 @@ main(void)
 	tcase_add_test(tc, test_shutdown_loses_nothing);
 	tcase_add_test(tc, test_drain_refuses_new_and_second_signal);
 	tcase_add_test(tc, test_grace_runs_out);
+	tcase_add_test(tc, test_close_deadline_is_absolute);
 	tcase_add_test(tc, test_shutdown_with_no_clients);
 	tcase_add_test(tc, test_trace_tcp);
 	suite_add_tcase(s, tc);

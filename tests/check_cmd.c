@@ -19,6 +19,7 @@
 
 #include "client.h"
 #include "cmd.h"
+#include "line.h"
 #include "room.h"
 
 struct split_case {
@@ -274,6 +275,42 @@ START_TEST(test_close_abort_overrides)
 }
 END_TEST
 
+START_TEST(test_unknown_cut_between_characters)
+{
+	char	line[128] = "/a";
+	char	*o;
+	int	i;
+
+	for (i = 0; i < 40; i++)
+		strcat(line, "\xc3\xa9");		/* é, two bytes each */
+	say(a, line);
+	o = out(a);
+	ck_assert(line_utf8_valid(o, strlen(o)));
+	ck_assert(strstr(o, " (see /help)\r\n") != NULL);
+}
+END_TEST
+
+START_TEST(test_last_line_not_cut_by_sendq)
+{
+	char	fill[64];
+
+	memset(fill, 'x', sizeof fill - 2);
+	memcpy(fill + sizeof fill - 2, "\r\n", 2);
+	/* The welcome is still queued: the loop never runs here. */
+	chat.sendq = client_queued(a) + 80;
+	user_send(&a->user, fill, sizeof fill);
+	ck_assert(!client_closing(a));
+	/* Over the limit by itself: still sent, nothing before it lost. */
+	client_printf_last(a, "-!- server shutting down");
+	ck_assert(!client_closing(a));
+	ck_assert(strstr(out(a), "-!- server shutting down\r\n") != NULL);
+	/* An ordinary line past the limit is what closes a slow reader. */
+	client_printf(a, "-!- more");
+	ck_assert(client_closing(a));
+	ck_assert(a->flags & CLIENT_NOFLUSH);
+}
+END_TEST
+
 static Suite *
 cmd_suite(void)
 {
@@ -295,6 +332,8 @@ cmd_suite(void)
 	tcase_add_test(tc, test_msg_and_me);
 	tcase_add_test(tc, test_quit_is_polite);
 	tcase_add_test(tc, test_close_abort_overrides);
+	tcase_add_test(tc, test_unknown_cut_between_characters);
+	tcase_add_test(tc, test_last_line_not_cut_by_sendq);
 	suite_add_tcase(s, tc);
 	return s;
 }

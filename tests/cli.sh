@@ -44,6 +44,7 @@ refuse 2 -l localhost:7070
 refuse 2 -l 127.0.0.1:0 -l 999.1.2.3:0
 refuse 2 --grace 0
 refuse 1 -l 127.0.0.1:0 --motd "$T/does-not-exist"
+refuse 1 -l 127.0.0.1:0 --motd "$T"
 
 # A port that is taken: a clear error, exit 1.
 start_server
