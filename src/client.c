@@ -14,9 +14,9 @@
  * drain: queue flushed, shutdown(SHUT_WR) sends our FIN, and unless the
  * peer's FIN came first (half-close) the peer's FIN is awaited while its
  * input is read and discarded, so close() never meets unread data and
- * never turns into a reset.  Each step is bounded by the pool's linger
- * time.  When the last step ends the client is queued again and the
- * reaper frees it.
+ * never turns into a reset.  The whole drain has one deadline, the pool's
+ * linger time from its start.  When the last step ends the client is
+ * queued again and the reaper frees it.
  */
 #include "config.h"
 
@@ -207,15 +207,11 @@ client_printf(struct client *c, const char *fmt, ...)
 void
 client_printf_last(struct client *c, const char *fmt, ...)
 {
-	struct evbuffer	*out = bufferevent_get_output(c->bev);
-	va_list		 ap;
+	va_list	ap;
 
-	if (c->user.flags & USER_MUTED)
-		return;
 	va_start(ap, fmt);
-	evbuffer_add_vprintf(out, fmt, ap);
+	user_vappend(&c->user, fmt, ap);
 	va_end(ap);
-	evbuffer_add(out, "\r\n", 2);
 }
 
 size_t

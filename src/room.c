@@ -213,13 +213,20 @@ user_send(struct user *u, const char *line, size_t len)
 }
 
 void
-user_vprintf(struct user *u, const char *fmt, va_list ap)
+user_vappend(struct user *u, const char *fmt, va_list ap)
 {
 	if (u->flags & USER_MUTED)
 		return;
 	evbuffer_add_vprintf(u->out, fmt, ap);
 	evbuffer_add(u->out, "\r\n", 2);
-	user_check_queue(u);
+}
+
+void
+user_vprintf(struct user *u, const char *fmt, va_list ap)
+{
+	user_vappend(u, fmt, ap);
+	if (!(u->flags & USER_MUTED))
+		user_check_queue(u);
 }
 
 void

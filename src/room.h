@@ -109,5 +109,8 @@ void	user_printf(struct user *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	user_vprintf(struct user *, const char *, va_list)
 	    __attribute__((format(printf, 2, 0)));
+/* The same without the sendq check: for one bounded last line only. */
+void	user_vappend(struct user *, const char *, va_list)
+	    __attribute__((format(printf, 2, 0)));
 
 #endif
