@@ -114,6 +114,8 @@ client_free(struct client *c)
 
 	if (!(c->flags & CLIENT_GONE))
 		chat_leave(pool->chat, &c->user);
+	if (pool->forget != NULL)
+		pool->forget(c);
 	if (c->flags & CLIENT_QUEUED)
 		TAILQ_REMOVE(&pool->reap, c, reap_entry);
 	TAILQ_REMOVE(&pool->all, c, entry);
@@ -307,7 +309,7 @@ client_timer_cb(evutil_socket_t fd, short what, void *arg)
 		client_done(c);
 		return;
 	}
-	if (c->flags & CLIENT_CLOSING)
+	if (c->flags & (CLIENT_CLOSING | CLIENT_WAITING))
 		return;
 	bufferevent_enable(c->bev, EV_READ);
 	client_process(c);
@@ -378,6 +380,8 @@ client_process(struct client *c)
 	enum line_result	 res;
 	size_t			 used;
 
+	if (c->flags & CLIENT_WAITING)
+		return;
 	if ((c->flags & CLIENT_HELD) && !client_line(c))
 		return;
 	if ((c->flags & CLIENT_HELD_LONG) && !client_overlong(c))
@@ -394,10 +398,33 @@ client_process(struct client *c)
 			return;		/* throttled, line held */
 		if (res == LINE_OVERLONG && !client_overlong(c))
 			return;		/* throttled, error held */
+		if (c->flags & CLIENT_WAITING)
+			return;		/* the rest after the cluster's reply */
 	}
 	if (c->flags & CLIENT_CLOSING)
 		evbuffer_drain(in, evbuffer_get_length(in));
 	line_reader_shrink(&c->lr);
+}
+
+void
+client_wait(struct client *c)
+{
+	c->flags |= CLIENT_WAITING;
+	bufferevent_disable(c->bev, EV_READ);
+}
+
+void
+client_resume(struct client *c)
+{
+	if (!(c->flags & CLIENT_WAITING))
+		return;
+	c->flags &= ~CLIENT_WAITING;
+	if (c->flags & CLIENT_CLOSING)
+		return;
+	/* A --rate pause in progress re-enables reading when it ends. */
+	if (c->timer_ev == NULL || !evtimer_pending(c->timer_ev, NULL))
+		bufferevent_enable(c->bev, EV_READ);
+	client_process(c);
 }
 
 static void

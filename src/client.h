@@ -23,6 +23,8 @@ struct event;
 struct event_base;
 struct client;
 struct client_trace;
+struct cluster;
+struct cluster_req;
 
 /* How a client is to be closed. */
 enum client_close_how {
@@ -48,10 +50,13 @@ struct client_pool {
 	unsigned long		 ungraceful;	/* timed out, reset or aborted */
 	const char		*motd;		/* welcome lines; the server's */
 	size_t			 motd_len;
+	struct cluster		*cluster;	/* --redis; the server's, or NULL */
 	/* Set by the server: handle one complete input line. */
 	void			(*dispatch)(struct client *, char *, size_t);
 	/* Set by the server: announce a departure and leave the chat. */
 	void			(*depart)(struct client *);
+	/* Set by the server: the client is being freed (may be NULL). */
+	void			(*forget)(struct client *);
 };
 
 /* A connected client.  Owned by the pool; freed only by the reaper. */
@@ -67,6 +72,7 @@ struct client {
 	struct line_reader	 lr;	/* the unfinished input line */
 	TAILQ_ENTRY(client)	 entry;		/* in pool.all */
 	TAILQ_ENTRY(client)	 reap_entry;	/* in pool.reap when queued */
+	struct cluster_req	*req;	/* the cluster's: a reply it awaits */
 	unsigned long		 id;
 	char			*reason;	/* owned; why it is closing */
 	char			 addr[56];	/* the peer, "1.2.3.4:5" or "[::1]:5" */
@@ -82,6 +88,7 @@ struct client {
 #define CLIENT_TIMEDOUT	0x100	/* a close step ran out of time */
 #define CLIENT_HELD	0x200	/* lr.buf holds a line awaiting a token */
 #define CLIENT_HELD_LONG 0x400	/* an overlong line's error awaits a token */
+#define CLIENT_WAITING	0x800	/* input paused until a cluster reply */
 };
 
 /* Set up an empty pool. */
@@ -116,6 +123,13 @@ void	client_close(struct client *, enum client_close_how, const char *why);
 int	client_closing(const struct client *);
 /* Milliseconds on the monotonic clock (wrapping): last_line's base. */
 uint32_t client_now_ms(void);
+/*
+ * Pause the client's input until client_resume: its next line must not be
+ * handled before the answer to this one (a cluster round trip) is out.
+ */
+void	client_wait(struct client *);
+/* Handle the client's input again, starting with what arrived meanwhile. */
+void	client_resume(struct client *);
 /* Turn a new client away: "server full", then a graceful close. */
 void	client_reject_full(struct client *);
 

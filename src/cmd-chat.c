@@ -32,6 +32,8 @@ cmd_say(struct client *c, const char *text, size_t len)
 	log_debug("client %lu <%s> %s", c->id, c->user.nick, clean);
 	line = cmd_format("<%s> %s\r\n", &len, c->user.nick, clean);
 	room_say(room_of(&c->user), &c->user, line, len);
+	if (CMD_CLUSTER(c))
+		cmd_cluster_publish(c, room_of(&c->user), 1, line, len);
 }
 
 void
@@ -47,6 +49,8 @@ cmd_me(struct client *c, struct cmd_args *args)
 	}
 	line = cmd_format("* %s %s\r\n", &len, c->user.nick, clean);
 	room_say(room_of(&c->user), &c->user, line, len);
+	if (CMD_CLUSTER(c))
+		cmd_cluster_publish(c, room_of(&c->user), 1, line, len);
 }
 
 void
@@ -67,11 +71,15 @@ cmd_msg(struct client *c, struct cmd_args *args)
 		cmd_error(c, "invalid nick: %s (see /help)", name_why(why));
 		return;
 	}
+	line = cmd_format("*%s* %s\r\n", &len, c->user.nick, clean);
+	if (to == NULL && CMD_CLUSTER(c)) {
+		cmd_cluster_msg(c, args->argv[0], line, len);	/* elsewhere? */
+		return;
+	}
 	if (to == NULL || (to->flags & USER_MUTED)) {
 		cmd_error(c, "no such nick: %s (see /help)", args->argv[0]);
 		return;
 	}
-	line = cmd_format("*%s* %s\r\n", &len, c->user.nick, clean);
 	user_send(to, line, len);
 	client_printf(c, "-> *%s* %s", to->nick, clean);
 }

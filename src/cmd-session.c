@@ -19,10 +19,25 @@
 void
 cmd_welcome(struct client *c)
 {
+	if (CMD_CLUSTER(c)) {
+		cmd_cluster_welcome(c);	/* a guest number nobody holds */
+		return;
+	}
+	cmd_greet(c);
+}
+
+void
+cmd_greet(struct client *c)
+{
 	client_printf(c, "-!- welcome to evchat, %s! type /help for the "
 	    "commands", c->user.nick);
 	if (c->pool->motd != NULL)
 		user_send(&c->user, c->pool->motd, c->pool->motd_len);
+#ifdef HAVE_HIREDIS
+	if (cluster_down(c->pool->cluster))
+		client_printf(c, "-!- cluster link down: only people on this "
+		    "server can hear you; reconnecting");
+#endif
 	cmd_enter_room(c, ROOM_LOBBY);
 }
 
@@ -39,7 +54,11 @@ cmd_depart(struct client *c)
 		if (len >= (int)sizeof line)
 			len = (int)sizeof line - 1;
 		room_broadcast(r, &c->user, line, (size_t)len);
+		if (CMD_CLUSTER(c))
+			cmd_cluster_publish(c, r, 0, line, (size_t)len);
 	}
+	if (CMD_CLUSTER(c))
+		cmd_cluster_leave(c);
 	chat_leave(c->pool->chat, &c->user);
 }
 
@@ -61,15 +80,28 @@ cmd_nick(struct client *c, struct cmd_args *args)
 {
 	struct user		*u = &c->user;
 	const char		*nick = args->argv[0];
-	char			 old[NAME_MAX_BYTES + 1];
+	struct user		*other;
 	enum name_result	 why;
-	char			 line[NAME_MAX_BYTES * 2 + 40];
-	int			 len;
 
 	if ((why = name_check(nick, strlen(nick))) != NAME_OK) {
 		cmd_error(c, "invalid nick: %s (see /help)", name_why(why));
 		return;
 	}
+	other = chat_find_user(c->pool->chat, nick);
+	if (CMD_CLUSTER(c) && (other == NULL || other == u) &&
+	    strcmp(u->nick, nick) != 0) {
+		cmd_cluster_nick(c, nick);	/* held on another node? */
+		return;
+	}
+	cmd_rename(c, nick);
+}
+
+void
+cmd_rename(struct client *c, const char *nick)
+{
+	struct user	*u = &c->user;
+	char		 old[NAME_MAX_BYTES + 1];
+
 	memcpy(old, u->nick, sizeof old);
 	switch (chat_rename(c->pool->chat, u, nick)) {
 	case RENAME_TAKEN:
@@ -81,10 +113,22 @@ cmd_nick(struct client *c, struct cmd_args *args)
 	case RENAME_OK:
 		break;
 	}
+	cmd_renamed(c, old);
+}
+
+void
+cmd_renamed(struct client *c, const char *old)
+{
+	struct user	*u = &c->user;
+	char		 line[NAME_MAX_BYTES * 2 + 40];
+	int		 len;
+
 	client_printf(c, "-!- you are now known as %s", u->nick);
 	len = snprintf(line, sizeof line, "-!- %s is now known as %s\r\n",
 	    old, u->nick);
 	room_broadcast(room_of(u), u, line, (size_t)len);
+	if (CMD_CLUSTER(c))
+		cmd_cluster_publish(c, room_of(u), 0, line, (size_t)len);
 }
 
 void

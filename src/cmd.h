@@ -66,6 +66,56 @@ void	cmd_usage(struct client *, const struct cmd_entry *);
 /* Leave the current room (if any) and enter the room called name. */
 void	cmd_enter_room(struct client *, const char *name);
 
+/* Shared by the local and the cluster paths (cmd-session, cmd-room). */
+struct room;
+/* The greeting after the nick is settled: MOTD, then #lobby. */
+void	cmd_greet(struct client *);
+/* Take a nick nobody here holds, or say why not, and announce it. */
+void	cmd_rename(struct client *, const char *nick);
+/* Announce a rename to the user and its room. */
+void	cmd_renamed(struct client *, const char *old);
+/*
+ * The arrival in r: "you joined" with n users, the topic, the history
+ * (lines, or r's own when lines is NULL), then the room's notice.
+ */
+void	cmd_arrive(struct client *, struct room *, size_t n,
+	    const char *const *lines, const size_t *lens, size_t nlines);
+/* One /who answer: the nicks of a room, wrapped. */
+void	cmd_who_list(struct client *, const char *room, size_t n,
+	    const char *const *nicks);
+/* /who ROOM and /rooms as this node knows them. */
+void	cmd_who_local(struct client *, const char *room);
+void	cmd_rooms_local(struct client *);
+/* One /rooms line. */
+void	cmd_rooms_line(struct client *, const char *room, size_t n,
+	    const char *topic);
+
+/*
+ * Cluster mode (--redis): CMD_CLUSTER(c) is true while the link is up;
+ * then the cmd_cluster_* functions (cmd-cluster.c) take over.  Without
+ * hiredis it is the constant 0 and they are not built.
+ */
+#ifdef HAVE_HIREDIS
+#include "cluster.h"
+#define CMD_CLUSTER(c)	cluster_up((c)->pool->cluster)
+#else
+#define CMD_CLUSTER(c)	0
+#endif
+void	cmd_cluster_welcome(struct client *);
+void	cmd_cluster_join(struct client *, const char *room);
+void	cmd_cluster_nick(struct client *, const char *nick);
+void	cmd_cluster_who(struct client *, const char *room);
+void	cmd_cluster_rooms(struct client *);
+void	cmd_cluster_msg(struct client *, const char *nick, const char *line,
+	    size_t len);
+/* Fire and forget: a line for the room's members on other nodes. */
+void	cmd_cluster_publish(struct client *, struct room *, int say,
+	    const char *line, size_t len);
+void	cmd_cluster_topic(struct client *, struct room *, const char *line,
+	    size_t len);
+void	cmd_cluster_part(struct client *, const char *room);
+void	cmd_cluster_leave(struct client *);
+
 /* cmd-session.c */
 void	cmd_help(struct client *, struct cmd_args *);
 void	cmd_nick(struct client *, struct cmd_args *);

@@ -31,7 +31,10 @@ enum {
 	OPT_RATE,
 	OPT_BURST,
 	OPT_SENDQ,
-	OPT_IDLE_TIMEOUT
+	OPT_IDLE_TIMEOUT,
+	OPT_REDIS,
+	OPT_REDIS_TTL,
+	OPT_REUSEPORT
 };
 
 static const struct option main_longopts[] = {
@@ -48,6 +51,9 @@ static const struct option main_longopts[] = {
 	{ "burst",	required_argument,	NULL, OPT_BURST },
 	{ "sendq",	required_argument,	NULL, OPT_SENDQ },
 	{ "idle-timeout", required_argument,	NULL, OPT_IDLE_TIMEOUT },
+	{ "redis",	required_argument,	NULL, OPT_REDIS },
+	{ "redis-ttl",	required_argument,	NULL, OPT_REDIS_TTL },
+	{ "reuseport",	no_argument,		NULL, OPT_REUSEPORT },
 	{ "verbose",	no_argument,		NULL, 'v' },
 	{ "help",	no_argument,		NULL, 'h' },
 	{ "version",	no_argument,		NULL, 'V' },
@@ -90,6 +96,13 @@ main_usage(FILE *f)
 "                            (default 1048576, at least 4096)\n"
 "      --idle-timeout S      close clients that send no line for S seconds,\n"
 "                            with a notice; 0 turns it off (default 0)\n"
+"      --reuseport           let several evchatd share the port\n"
+"                            (SO_REUSEPORT): the kernel spreads clients\n"
+"      --redis ADDR          cluster mode: share rooms, nicks and history\n"
+"                            with every evchatd using the Redis at ADDR\n"
+"                            (HOST:PORT, [IPV6]:PORT or a socket path)%s\n"
+"      --redis-ttl S         a dead node's nicks are freed after S seconds\n"
+"                            (default %d, %d to %d)\n"
 "  -v, --verbose             log more: connections' details and chat text\n"
 "  -h, --help                show this help and exit\n"
 "  -V, --version             show the version and exit\n"
@@ -97,7 +110,14 @@ main_usage(FILE *f)
 "Logs go to stderr.  With port 0 each listener prints\n"
 "'listening on ADDR:PORT' before the server accepts.  The first SIGINT or\n"
 "SIGTERM drains every client gracefully; a second one closes them now.\n",
-	    SERVER_DEFAULT_PORT, SOMAXCONN);
+	    SERVER_DEFAULT_PORT, SOMAXCONN,
+#ifdef HAVE_HIREDIS
+	    "",
+#else
+	    ";\n                            not in this build (configure "
+	    "--with-redis)",
+#endif
+	    SERVER_REDIS_TTL, SERVER_REDIS_TTL_MIN, SERVER_REDIS_TTL_MAX);
 }
 
 /* Parse a whole decimal number in [min, max] or exit with a message. */
@@ -202,6 +222,22 @@ main_parse(int argc, char **argv, struct server_opts *o, int *verbose)
 			o->idle_timeout = (unsigned)main_number(
 			    "--idle-timeout", optarg, 0, 7 * 86400);
 			break;
+		case OPT_REDIS:
+#ifndef HAVE_HIREDIS
+			fprintf(stderr, "evchatd: --redis: this evchatd was "
+			    "built without cluster mode (configure "
+			    "--with-redis, with libhiredis-dev)\n");
+			exit(MAIN_EXIT_USAGE);
+#endif
+			o->redis = optarg;
+			break;
+		case OPT_REDIS_TTL:
+			o->redis_ttl = (int)main_number("--redis-ttl", optarg,
+			    SERVER_REDIS_TTL_MIN, SERVER_REDIS_TTL_MAX);
+			break;
+		case OPT_REUSEPORT:
+			o->reuseport = 1;
+			break;
 		case 'v':
 			(*verbose)++;
 			break;
@@ -243,6 +279,7 @@ main(int argc, char **argv)
 		.rate = 10,
 		.burst = 20,
 		.sendq = 1024 * 1024,
+		.redis_ttl = SERVER_REDIS_TTL,
 	};
 	struct server		*srv;
 	sigset_t		 stop;

@@ -80,12 +80,40 @@ chat_enter(struct chat *chat, struct user *u, struct evbuffer *out)
 	memset(u, 0, sizeof *u);
 	u->out = out;
 	u->chat = chat;
+	u->flags = USER_UNNAMED;
+	chat_guest(chat, u);
+}
+
+void
+chat_guest(struct chat *chat, struct user *u)
+{
 	/* Someone may have taken guest-N by /nick: skip numbers in use. */
 	do {
 		snprintf(u->nick, sizeof u->nick, "guest-%lu",
 		    chat->next_guest++);
 	} while (chat_find_user(chat, u->nick) != NULL);
+	chat_name(chat, u, u->nick);
+}
+
+void
+chat_unname(struct chat *chat, struct user *u)
+{
+	if (u->flags & USER_UNNAMED)
+		return;
+	htab_remove(&chat->nicks, &u->node);
+	u->flags |= USER_UNNAMED;
+}
+
+int
+chat_name(struct chat *chat, struct user *u, const char *nick)
+{
+	if (!(u->flags & USER_UNNAMED) || chat_find_user(chat, nick) != NULL)
+		return -1;
+	if (u->nick != nick)
+		snprintf(u->nick, sizeof u->nick, "%s", nick);
 	htab_insert(&chat->nicks, &u->node, u->nick);
+	u->flags &= ~USER_UNNAMED;
+	return 0;
 }
 
 void
@@ -93,7 +121,7 @@ chat_leave(struct chat *chat, struct user *u)
 {
 	if (u->ms != NULL)
 		room_part(chat, u);
-	htab_remove(&chat->nicks, &u->node);
+	chat_unname(chat, u);
 }
 
 struct user *
@@ -155,6 +183,8 @@ room_part(struct chat *chat, struct user *u)
 	r->nmembers--;
 	free(m);
 	u->ms = NULL;
+	if (r->nmembers == 0 && chat->vacated != NULL)
+		chat->vacated(chat, r);
 	if (r->nmembers == 0 && r != chat->lobby)
 		room_free(chat, r);
 }

@@ -29,6 +29,7 @@ struct user {
 	struct chat		*chat;	/* the chat it is in */
 	int			 flags;
 #define USER_MUTED	0x1	/* closing: appends to it are dropped */
+#define USER_UNNAMED	0x2	/* nick not registered yet (cluster claim) */
 };
 
 /* The link between a user and a room: made by room_join, freed by room_part. */
@@ -64,6 +65,12 @@ struct chat {
 	 * user for closing: it runs in the middle of a broadcast.
 	 */
 	void			(*overflow)(struct user *);
+	/*
+	 * Called when a room's last member leaves, before a room other
+	 * than #lobby is freed (the cluster drops its subscription).
+	 */
+	void			(*vacated)(struct chat *, struct room *);
+	void			*vacated_arg;	/* for the hook's owner */
 };
 
 /* What chat_rename decided. */
@@ -74,6 +81,12 @@ void	chat_init(struct chat *, size_t history_max);
 void	chat_free(struct chat *);
 /* Register a new user writing to out under a fresh guest nick. */
 void	chat_enter(struct chat *, struct user *, struct evbuffer *out);
+/* Give a user who has none a fresh guest nick and register it. */
+void	chat_guest(struct chat *, struct user *);
+/* Unregister the user's nick until chat_name gives it one (cluster). */
+void	chat_unname(struct chat *, struct user *);
+/* Register an unnamed user under nick; -1 if someone here holds it. */
+int	chat_name(struct chat *, struct user *, const char *nick);
 /* Part the user's room and unregister its nick. */
 void	chat_leave(struct chat *, struct user *);
 /* The user holding nick (ASCII case ignored), or NULL. */

@@ -34,6 +34,9 @@
 #include <unistd.h>
 
 #include "client.h"
+#ifdef HAVE_HIREDIS
+#include "cluster.h"
+#endif
 #include "cmd.h"
 #include "line.h"
 #include "log.h"
@@ -64,6 +67,8 @@ struct server {
 	int			 shared_port;	/* the port port-0 listeners share */
 	int			 ports[SERVER_MAX_LISTEN * 4];	/* listened on */
 	size_t			 nports;
+	int			 reuseport;	/* --reuseport */
+	struct cluster		*cluster;	/* --redis; owned, or NULL */
 	int			 grace;		/* --grace, seconds */
 	struct event		*grace_ev;	/* ends the drain */
 	int			 state;
@@ -71,6 +76,7 @@ struct server {
 #define SERVER_DRAINING	1	/* first signal seen */
 #define SERVER_ABORTING	2	/* second signal or grace over */
 #define SERVER_DONE	3	/* summary logged, loop told to exit */
+#define SERVER_LEAVING	4	/* clients gone; the cluster says goodbye */
 };
 
 static void
@@ -215,6 +221,8 @@ server_bind(struct server *srv, struct addrinfo *ai, int backlog)
 	tcp_trace(name, tcp_state(fd), "socket");
 	/* Restart at once even while old connections sit in TIME_WAIT. */
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == -1 ||
+	    (srv->reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on,
+	    sizeof on) == -1) ||
 	    (ai->ai_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
 	    IPV6_V6ONLY, &on, sizeof on) == -1) ||
 	    bind(fd, ai->ai_addr, ai->ai_addrlen) == -1)
@@ -441,7 +449,7 @@ server_abort_all(struct server *srv, const char *why)
 {
 	struct client	*c;
 
-	if (srv->state == SERVER_DONE)
+	if (srv->state == SERVER_DONE || srv->state == SERVER_LEAVING)
 		return;		/* the summary is out; the loop is ending */
 	srv->state = SERVER_ABORTING;
 	log_info("closing %zu remaining connections now (%s)",
@@ -504,6 +512,13 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
 		server_abort_all(srv, "second signal");
 }
 
+/* The cluster has said goodbye (or gave up): finish. */
+static void
+server_left_cb(void *arg)
+{
+	server_finish(arg);
+}
+
 static void
 server_reap_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -512,9 +527,18 @@ server_reap_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	client_pool_reap(&srv->pool);
-	if (srv->state != SERVER_RUNNING && srv->state != SERVER_DONE &&
-	    srv->pool.nclients == 0)
-		server_finish(srv);
+	if ((srv->state != SERVER_DRAINING && srv->state != SERVER_ABORTING) ||
+	    srv->pool.nclients != 0)
+		return;
+#ifdef HAVE_HIREDIS
+	if (srv->cluster != NULL) {
+		/* Free this node's nicks in Redis now, not after the ttl. */
+		srv->state = SERVER_LEAVING;
+		cluster_finish(srv->cluster, server_left_cb, srv);
+		return;
+	}
+#endif
+	server_left_cb(srv);
 }
 
 /*
@@ -549,6 +573,7 @@ server_new(const struct server_opts *o)
 	client_pool_init(&srv->pool, srv->base, &srv->chat, o->max_line);
 	srv->pool.dispatch = cmd_dispatch;
 	srv->pool.depart = cmd_depart;
+	srv->reuseport = o->reuseport;
 	srv->reap_ev = event_new(srv->base, -1, 0, server_reap_cb, srv);
 	srv->pool.reap_ev = srv->reap_ev;
 	srv->resume_ev = evtimer_new(srv->base, server_resume_cb, srv);
@@ -573,6 +598,17 @@ server_new(const struct server_opts *o)
 	srv->sigterm = evsignal_new(srv->base, SIGTERM, server_signal_cb, srv);
 	evsignal_add(srv->sigint, NULL);
 	evsignal_add(srv->sigterm, NULL);
+#ifdef HAVE_HIREDIS
+	if (o->redis != NULL) {
+		srv->pool.forget = cluster_forget;
+		srv->cluster = cluster_new(srv->base, &srv->pool, o->redis,
+		    o->redis_ttl);
+		if (srv->cluster == NULL) {
+			server_free(srv);
+			return NULL;
+		}
+	}
+#endif
 	if ((o->motd != NULL && server_load_motd(srv, o->motd) == -1) ||
 	    server_listen(srv, o) == -1) {
 		server_free(srv);
@@ -597,6 +633,9 @@ server_free(struct server *srv)
 
 	for (i = 0; i < srv->nlisteners; i++)
 		evconnlistener_free(srv->listeners[i]);
+#ifdef HAVE_HIREDIS
+	cluster_free(srv->cluster);	/* first: it unhooks itself */
+#endif
 	client_pool_free(&srv->pool);
 	chat_free(&srv->chat);
 	cmd_free();

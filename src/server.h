@@ -9,6 +9,9 @@
 
 #define SERVER_DEFAULT_PORT	7070
 #define SERVER_MAX_LISTEN	16	/* -l may be given this many times */
+#define SERVER_REDIS_TTL	10	/* --redis-ttl's default, seconds */
+#define SERVER_REDIS_TTL_MIN	2
+#define SERVER_REDIS_TTL_MAX	3600
 
 /* What main parsed from the command line; the server copies what it keeps. */
 struct server_opts {
@@ -26,6 +29,9 @@ struct server_opts {
 	unsigned	 burst;		/* --burst */
 	size_t		 sendq;		/* --sendq bytes */
 	unsigned	 idle_timeout;	/* --idle-timeout s; 0: off */
+	int		 reuseport;	/* SO_REUSEPORT on the listeners */
+	const char	*redis;		/* --redis address, or NULL */
+	int		 redis_ttl;	/* --redis-ttl seconds */
 };
 
 struct server;

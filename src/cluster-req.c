@@ -1,0 +1,514 @@
+/*
+ * cluster-req: what the command layer asks of the cluster.  Requests that
+ * answer a client pause its input (client_wait) until Redis replies, so
+ * its lines are still handled in order; the reply is turned into a
+ * cluster_result and handed to the command layer's continuation.  A
+ * client that goes away meanwhile is forgotten, and whatever its request
+ * took in Redis (a nick, a place in a room) is given back.  Publishing is
+ * fire and forget, and dropped while the link is down.
+ */
+#include "config.h"
+
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "cluster.h"
+#include "cluster-int.h"
+#include "cluster-lua.h"
+#include "log.h"
+#include "room.h"
+#include "xmalloc.h"
+
+#define CLUSTER_ROOMS_MAX	4096	/* rooms one /rooms reply may list */
+
+static void cluster_req_cb(redisAsyncContext *, void *, void *);
+
+/* A request for client c; its input waits for the reply. */
+static struct cluster_req *
+cluster_req_new(struct cluster *cl, struct client *c, int op,
+    cluster_done_fn *done)
+{
+	struct cluster_req	*req = xcalloc(1, sizeof *req);
+
+	req->cl = cl;
+	req->c = c;
+	req->op = op;
+	req->done = done;
+	snprintf(req->nick, sizeof req->nick, "%s", c->user.nick);
+	c->req = req;
+	client_wait(c);
+	return req;
+}
+
+/* Run a request's script; if it cannot go, the link is taken as lost. */
+static void
+cluster_req_eval(struct cluster_req *req, const char *script,
+    const char *const *args)
+{
+	struct cluster	*cl = req->cl;
+
+	if (cluster_eval(cl, cluster_req_cb, req, script, args) == 0)
+		return;
+	/* Never answer from inside the caller: queue it for the kick. */
+	req->queued = 1;
+	TAILQ_INSERT_TAIL(&cl->waiting, req, wentry);
+	event_active(cl->kick_ev, EV_TIMEOUT, 0);
+}
+
+void
+cluster_req_send(struct cluster_req *req)
+{
+	struct cluster	*cl = req->cl;
+	char		 hist[24];
+	const char	*args[6];
+
+	/* Only joins wait for a subscription before they are sent. */
+	snprintf(hist, sizeof hist, "%zu", cl->chat->history_max);
+	args[0] = cl->id;
+	args[1] = req->room;
+	args[2] = req->room_name;
+	args[3] = req->nick;
+	args[4] = hist;
+	args[5] = NULL;
+	cluster_req_eval(req, CLUSTER_LUA_JOIN, args);
+}
+
+/* Give back what a request of a client now gone took in Redis. */
+static void
+cluster_req_undo(struct cluster_req *req, const redisReply *r)
+{
+	struct cluster	*cl = req->cl;
+	char		 nick[NAME_MAX_BYTES + 1], lower[NAME_MAX_BYTES + 1];
+	const char	*args[5];
+
+	if (r == NULL || r->type == REDIS_REPLY_ERROR || !cluster_up(cl))
+		return;
+	args[0] = cl->id;
+	switch (req->op) {
+	case CLUSTER_OP_GUEST:
+		snprintf(nick, sizeof nick, "guest-%lld", r->integer);
+		args[1] = nick;
+		args[2] = nick;
+		args[3] = "";
+		break;
+	case CLUSTER_OP_NICK:
+		if (r->type != REDIS_REPLY_INTEGER || r->integer != 1)
+			return;
+		cluster_fold(lower, req->nick);
+		args[1] = lower;
+		args[2] = req->nick;
+		args[3] = req->room;
+		break;
+	case CLUSTER_OP_JOIN:
+		args[1] = req->room;
+		args[2] = req->nick;
+		args[3] = NULL;
+		cluster_eval(cl, NULL, NULL, CLUSTER_LUA_PART, args);
+		return;
+	default:
+		return;
+	}
+	args[4] = NULL;
+	cluster_eval(cl, NULL, NULL, CLUSTER_LUA_LEAVE, args);
+}
+
+/* The string in a reply element, or "" if it is not one. */
+static const char *
+cluster_str(const redisReply *r, size_t *len)
+{
+	if (r == NULL || (r->type != REDIS_REPLY_STRING &&
+	    r->type != REDIS_REPLY_STATUS)) {
+		if (len != NULL)
+			*len = 0;
+		return "";
+	}
+	if (len != NULL)
+		*len = r->len;
+	return r->str;
+}
+
+/* An array reply's strings as items (lens too); the caller frees both. */
+static void
+cluster_items(struct cluster_result *res, const redisReply *a)
+{
+	const char	**items;
+	size_t		 *lens, i;
+
+	if (a == NULL || a->type != REDIS_REPLY_ARRAY || a->elements == 0)
+		return;
+	items = xcalloc(a->elements, sizeof *items);
+	lens = xcalloc(a->elements, sizeof *lens);
+	for (i = 0; i < a->elements; i++)
+		items[i] = cluster_str(a->element[i], &lens[i]);
+	res->items = items;
+	res->lens = lens;
+	res->nitems = a->elements;
+}
+
+/*
+ * /rooms: the flat (name, count, topic) list, counts written out as
+ * text so every item is a string; the counts live in buf.
+ */
+static void
+cluster_rooms_items(struct cluster_result *res, const redisReply *a,
+    char (**buf)[24])
+{
+	size_t	i, n;
+
+	cluster_items(res, a);
+	n = res->nitems / 3;
+	if (n > CLUSTER_ROOMS_MAX)
+		n = CLUSTER_ROOMS_MAX;
+	res->nitems = n * 3;
+	*buf = xcalloc(n + 1, sizeof **buf);
+	for (i = 0; i < n; i++) {
+		snprintf((*buf)[i], sizeof (*buf)[i], "%lld",
+		    a->element[i * 3 + 1]->integer);
+		res->items[i * 3 + 1] = (*buf)[i];
+	}
+}
+
+/* Read a reply into a result; -1 if it is not what the request expects. */
+static int
+cluster_parse(struct cluster_req *req, const redisReply *r,
+    struct cluster_result *res, char (**buf)[24])
+{
+	memset(res, 0, sizeof *res);
+	if (r->type == REDIS_REPLY_INTEGER) {
+		res->n = r->integer;
+		return req->op == CLUSTER_OP_GUEST ||
+		    req->op == CLUSTER_OP_NICK ? 0 : -1;
+	}
+	if (r->type == REDIS_REPLY_NIL || r->type == REDIS_REPLY_STRING) {
+		res->name = r->type == REDIS_REPLY_NIL ? NULL : r->str;
+		return 0;	/* /msg: the nick as its holder wrote it */
+	}
+	if (r->type != REDIS_REPLY_ARRAY)
+		return -1;
+	if (req->op == CLUSTER_OP_JOIN) {
+		if (r->elements != 4)
+			return -1;
+		res->name = cluster_str(r->element[0], NULL);
+		res->n = r->element[1]->integer;
+		res->topic = cluster_str(r->element[2], NULL);
+		cluster_items(res, r->element[3]);
+	} else if (req->room_name[0] == '?') {		/* /who */
+		if (r->elements != 2)
+			return -1;
+		res->name = cluster_str(r->element[0], NULL);
+		cluster_items(res, r->element[1]);
+		res->n = (long long)res->nitems;
+	} else
+		cluster_rooms_items(res, r, buf);
+	return 0;
+}
+
+/* A join is answered: the room's channel may no longer be wanted. */
+static void
+cluster_req_unwant(struct cluster *cl, const char *lower)
+{
+	struct htab_node	*n = htab_find(&cl->subs, lower);
+	struct cluster_sub	*s;
+
+	if (n == NULL)
+		return;
+	s = HTAB_ENTRY(n, struct cluster_sub, node);
+	if (s->pending > 0)
+		s->pending--;
+	cluster_sub_check(cl, s);
+}
+
+void
+cluster_req_finish(struct cluster_req *req, const redisReply *r)
+{
+	struct cluster		*cl = req->cl;
+	struct client		*c = req->c;
+	struct cluster_result	 res;
+	char			 (*buf)[24] = NULL;
+	int			 ok = 0;
+
+	if (req->queued) {
+		TAILQ_REMOVE(&cl->waiting, req, wentry);
+		req->queued = 0;
+	}
+	if (c != NULL && cl->state == CLUSTER_CLOSED) {
+		c->req = NULL;		/* the server is being freed */
+		c = NULL;
+	}
+	if (r != NULL && r->type == REDIS_REPLY_ERROR)
+		log_warnx("cluster: redis refused a request: %s", r->str);
+	else if (r != NULL)
+		ok = cluster_parse(req, r, &res, &buf) == 0;
+	if (c == NULL)
+		cluster_req_undo(req, ok ? r : NULL);
+	else {
+		c->req = NULL;
+		if (ok) {
+			res.text = req->text;
+			res.text_len = req->text_len;
+		}
+		req->done(c, ok ? &res : NULL, req->asked);
+		if (c->req == NULL)
+			client_resume(c);
+	}
+	if (req->op == CLUSTER_OP_JOIN)
+		cluster_req_unwant(cl, req->room);
+	if (ok) {
+		free(res.items);
+		free(res.lens);
+	}
+	free(buf);
+	free(req->text);
+	free(req);
+}
+
+static void
+cluster_req_cb(redisAsyncContext *ac, void *reply, void *arg)
+{
+	(void)ac;
+	cluster_req_finish(arg, reply);
+}
+
+void
+cluster_forget(struct client *c)
+{
+	struct cluster	*cl = c->pool->cluster;
+	size_t		 i;
+
+	if (c->req != NULL) {
+		c->req->c = NULL;
+		c->req = NULL;
+	}
+	if (cl == NULL || cl->sync_users == NULL)
+		return;
+	for (i = 0; i < cl->sync_nusers; i++)
+		if (cl->sync_users[i] == &c->user)
+			cl->sync_users[i] = NULL;
+}
+
+void
+cluster_claim_guest(struct cluster *cl, struct client *c,
+    cluster_done_fn *done)
+{
+	struct cluster_req	*req = cluster_req_new(cl, c, CLUSTER_OP_GUEST,
+				    done);
+	char			 ttl[16];
+	const char		*args[3] = { cl->id, ttl, NULL };
+
+	snprintf(ttl, sizeof ttl, "%d", cl->ttl);
+	cluster_req_eval(req, CLUSTER_LUA_GUEST, args);
+}
+
+void
+cluster_claim_nick(struct cluster *cl, struct client *c, const char *nick,
+    cluster_done_fn *done)
+{
+	struct cluster_req	*req = cluster_req_new(cl, c, CLUSTER_OP_NICK,
+				    done);
+	struct user		*u = &c->user;
+	char			 ttl[16], lower[NAME_MAX_BYTES + 1];
+	char			 oldlower[NAME_MAX_BYTES + 1];
+	const char		*args[8];
+
+	snprintf(ttl, sizeof ttl, "%d", cl->ttl);
+	snprintf(req->nick, sizeof req->nick, "%s", nick);
+	snprintf(req->asked, sizeof req->asked, "%s", nick);
+	cluster_fold(lower, nick);
+	cluster_fold(oldlower, u->nick);
+	if (u->ms != NULL)
+		cluster_fold(req->room, u->ms->room->name);
+	args[0] = cl->id;
+	args[1] = ttl;
+	args[2] = lower;
+	args[3] = nick;
+	args[4] = oldlower;
+	args[5] = u->nick;
+	args[6] = req->room;
+	args[7] = NULL;
+	cluster_req_eval(req, CLUSTER_LUA_NICK, args);
+}
+
+void
+cluster_join(struct cluster *cl, struct client *c, const char *room,
+    cluster_done_fn *done)
+{
+	struct cluster_req	*req = cluster_req_new(cl, c, CLUSTER_OP_JOIN,
+				    done);
+	struct cluster_sub	*s;
+
+	cluster_fold(req->room, room);
+	snprintf(req->room_name, sizeof req->room_name, "%s", room);
+	snprintf(req->asked, sizeof req->asked, "%s", room);
+	s = cluster_sub_get(cl, req->room);
+	s->pending++;
+	if (s->state == CLUSTER_SUBSCRIBED) {
+		cluster_req_send(req);
+		return;
+	}
+	/* Answer only once the room's lines reach this node. */
+	req->queued = 1;
+	TAILQ_INSERT_TAIL(&s->waiters, req, entry);
+	TAILQ_INSERT_TAIL(&cl->waiting, req, wentry);
+}
+
+void
+cluster_who(struct cluster *cl, struct client *c, const char *room,
+    cluster_done_fn *done)
+{
+	struct cluster_req	*req = cluster_req_new(cl, c, CLUSTER_OP_QUERY,
+				    done);
+	const char		*args[2] = { req->room, NULL };
+
+	req->room_name[0] = '?';	/* tells the parser it is /who */
+	snprintf(req->asked, sizeof req->asked, "%s", room);
+	cluster_fold(req->room, room);
+	cluster_req_eval(req, CLUSTER_LUA_WHO, args);
+}
+
+void
+cluster_rooms(struct cluster *cl, struct client *c, cluster_done_fn *done)
+{
+	struct cluster_req	*req = cluster_req_new(cl, c, CLUSTER_OP_QUERY,
+				    done);
+	const char		*args[1] = { NULL };
+
+	cluster_req_eval(req, CLUSTER_LUA_ROOMS, args);
+}
+
+void
+cluster_msg(struct cluster *cl, struct client *c, const char *nick,
+    const char *line, size_t len, cluster_done_fn *done)
+{
+	struct cluster_req	*req = cluster_req_new(cl, c, CLUSTER_OP_QUERY,
+				    done);
+	char			 lower[NAME_MAX_BYTES + 1];
+	const char		*argv[6];
+	size_t			 lens[6];
+	int			 i;
+
+	snprintf(req->asked, sizeof req->asked, "%s", nick);
+	req->text = xmemdup(line, len);
+	req->text_len = len;
+	cluster_fold(lower, nick);
+	argv[0] = "EVAL";
+	argv[1] = CLUSTER_LUA_MSG;
+	argv[2] = "0";
+	argv[3] = cl->id;
+	argv[4] = lower;
+	argv[5] = line;
+	for (i = 0; i < 5; i++)
+		lens[i] = strlen(argv[i]);
+	lens[5] = len;
+	if (cluster_command(cl, cluster_req_cb, req, 6, argv, lens) == 0)
+		return;
+	req->queued = 1;
+	TAILQ_INSERT_TAIL(&cl->waiting, req, wentry);
+	event_active(cl->kick_ev, EV_TIMEOUT, 0);
+}
+
+/* Send a command whose reply nobody needs. */
+static void
+cluster_send(struct cluster *cl, int argc, const char **argv,
+    const size_t *lens)
+{
+	cluster_command(cl, NULL, NULL, argc, argv, lens);
+}
+
+void
+cluster_publish(struct cluster *cl, const struct room *r,
+    enum cluster_kind kind, const char *line, size_t len)
+{
+	char		 lower[NAME_MAX_BYTES + 1], key[64], hist[24], *p;
+	const char	*argv[7], *topic = r->topic != NULL ? r->topic : "";
+	size_t		 lens[7], n, tlen = strlen(topic);
+	int		 i;
+
+	if (!cluster_up(cl))
+		return;
+	cluster_fold(lower, r->name);
+	if (kind == CLUSTER_SAY && cl->chat->history_max > 0) {
+		snprintf(key, sizeof key, "evchat:history:%s", lower);
+		snprintf(hist, sizeof hist, "%zu", cl->chat->history_max);
+		argv[0] = "XADD";
+		argv[1] = key;
+		argv[2] = "MAXLEN";
+		argv[3] = hist;
+		argv[4] = "*";
+		argv[5] = "l";
+		argv[6] = line;
+		for (i = 0; i < 6; i++)
+			lens[i] = strlen(argv[i]);
+		lens[6] = len;
+		cluster_send(cl, 7, argv, lens);
+	}
+	if (kind == CLUSTER_TOPIC) {
+		snprintf(key, sizeof key, "evchat:topic:%s", lower);
+		argv[0] = "SET";
+		argv[1] = key;
+		argv[2] = topic;
+		for (i = 0; i < 3; i++)
+			lens[i] = strlen(argv[i]);
+		cluster_send(cl, 3, argv, lens);
+	}
+	/* "ID\nK\n", for a topic "TOPIC\n", then the line. */
+	p = xmalloc(strlen(cl->id) + tlen + len + 8);
+	n = (size_t)sprintf(p, "%s\n%c\n", cl->id, kind == CLUSTER_SAY ?
+	    'S' : kind == CLUSTER_TOPIC ? 'T' : 'N');
+	if (kind == CLUSTER_TOPIC) {
+		memcpy(p + n, topic, tlen);
+		n += tlen;
+		p[n++] = '\n';
+	}
+	memcpy(p + n, line, len);
+	n += len;
+	snprintf(key, sizeof key, "evchat:room:%s", lower);
+	argv[0] = "PUBLISH";
+	argv[1] = key;
+	argv[2] = p;
+	lens[0] = 7;
+	lens[1] = strlen(key);
+	lens[2] = n;
+	cluster_send(cl, 3, argv, lens);
+	free(p);
+}
+
+void
+cluster_part(struct cluster *cl, const struct user *u, const char *room)
+{
+	char		 lower[NAME_MAX_BYTES + 1];
+	const char	*args[4];
+
+	if (!cluster_up(cl) || (u->flags & USER_UNNAMED))
+		return;
+	cluster_fold(lower, room);
+	args[0] = cl->id;
+	args[1] = lower;
+	args[2] = u->nick;
+	args[3] = NULL;
+	cluster_eval(cl, NULL, NULL, CLUSTER_LUA_PART, args);
+}
+
+void
+cluster_leave(struct cluster *cl, const struct user *u)
+{
+	char		 lower[NAME_MAX_BYTES + 1], room[NAME_MAX_BYTES + 1];
+	const char	*args[5];
+
+	if (!cluster_up(cl) || (u->flags & USER_UNNAMED))
+		return;
+	cluster_fold(lower, u->nick);
+	room[0] = '\0';
+	if (u->ms != NULL)
+		cluster_fold(room, u->ms->room->name);
+	args[0] = cl->id;
+	args[1] = lower;
+	args[2] = u->nick;
+	args[3] = room;
+	args[4] = NULL;
+	cluster_eval(cl, NULL, NULL, CLUSTER_LUA_LEAVE, args);
+}
