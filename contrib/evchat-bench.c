@@ -3,7 +3,7 @@
  * in contrib/bench/relay-ceiling.c that serves as its ceiling.
  *
  *	evchat-bench MODE [options] -- SERVER-COMMAND...
- *	evchat-bench MODE [options] -p PORT --pid PID
+ *	evchat-bench MODE [options] -p PORT --pid PID [--pid PID]...
  *
  * With a server command the bench starts the server itself (stdout and
  * stderr into a temporary file), reads "listening on ADDR:PORT" from it,
@@ -11,6 +11,17 @@
  * after --grace seconds.  Otherwise it attaches to a running server on
  * -a ADDR (127.0.0.1) -p PORT and reads its CPU time and memory from
  * /proc/PID.  Loopback and IPv4 only.
+ *
+ * One port may be served by several processes (evchatd --reuseport, the
+ * kernel spreading the connections over them): give --pid once for each,
+ * up to 8.  The server's CPU time and its RSS are then the sums over all
+ * of them, the drain mode signals them all and waits for them all, and
+ * the result line says how many with servers=N.  The bench cannot tell
+ * which process a client landed on, and does not need to: it measures
+ * the processes together, as one server.  A process the server relies on
+ * but that is not the server (redis-server behind evchatd --redis) is
+ * named with --helper-pid: its CPU time over the same phase is reported
+ * apart, as helper_cpu_s, and counts in no per-CPU-second figure.
  *
  * The bench must cost much less per message than the server, or it
  * would measure itself: one thread, one epoll set, level-triggered
@@ -79,14 +90,17 @@
  *
  * Output: progress on stderr; results on stdout, ending in one line of
  * space-separated key=value pairs, always starting "mode=M clients=N"
- * and ending "ok=1", or "ok=0 error=WORD" if the run failed.  The keys:
+ * and ending "servers=P ok=1" (P server processes measured: 1 unless
+ * --pid was given several times), or "ok=0 error=WORD" if the run
+ * failed.  The keys:
  *   fanout: senders msgs window rate deliveries elapsed_s dps (deliveries
- *	per second) dpcs (per server CPU-second) server_cpu_s bench_cpu_s
+ *	per second) dpcs (per server CPU-second, summed over the server's
+ *	processes) server_cpu_s bench_cpu_s [helper_cpu_s]
  *	p50_us p90_us p99_us max_us lost dup stray
  *   idle: rooms rss_before_kb rss_after_kb bytes_per_client seat_s
- *	seat_cpu_s received expected p50_us p90_us p99_us max_us lost dup
- *	stray
- *   connect: concurrency elapsed_s cps cpcs server_cpu_s
+ *	seat_cpu_s [helper_cpu_s] received expected p50_us p90_us p99_us
+ *	max_us lost dup stray
+ *   connect: concurrency elapsed_s cps cpcs server_cpu_s [helper_cpu_s]
  *   drain: msgs drain_ms (SIGTERM to the last EOF) exit_ms server_status
  *	delivered lost dup late (messages after the notice) notices eofs
  * Percentiles are the top of their histogram bucket; CPU times have the
@@ -137,6 +151,7 @@
 #define BENCH_EVENTS	4096
 #define BENCH_TIMER	UINT64_MAX	/* epoll tag of the open-loop timer */
 #define BENCH_PORTS	28000		/* if ip_local_port_range is unknown */
+#define BENCH_PIDS	8		/* server processes measured at most */
 #define BENCH_EXIT_FAIL	1
 #define BENCH_EXIT_USAGE 2
 
@@ -205,7 +220,11 @@ struct bench {
 	char		 room_buf[40];
 	const char	*addr;		/* -a */
 	int		 port;		/* -p, or read from the server */
-	pid_t		 pid;		/* --pid, or the server we started */
+	pid_t		 pid;		/* the server we started, or pids[0] */
+	pid_t		 pids[BENCH_PIDS]; /* every process measured: --pid
+					   each time, or the one we started */
+	unsigned	 npids;		/* in pids: 1 to BENCH_PIDS */
+	pid_t		 helper;	/* --helper-pid, measured apart; or 0 */
 	int		 own_server;	/* we started it, so we stop it */
 	int		 server_exited;	/* and have already reaped it */
 	int		 server_status;
@@ -356,7 +375,7 @@ bench_usage(const char *why)
 		fprintf(stderr, "evchat-bench: %s\n", why);
 	fprintf(stderr,
 "usage: evchat-bench MODE [options] -- SERVER-COMMAND...\n"
-"       evchat-bench MODE [options] -p PORT --pid PID\n"
+"       evchat-bench MODE [options] -p PORT --pid PID [--pid PID]...\n"
 "modes:\n"
 "  fanout  -n N -s S -m M [-w W | --rate R]  S of N clients in one room\n"
 "          send M messages each, W in flight or R/s in all\n"
@@ -375,7 +394,11 @@ bench_usage(const char *why)
 "  --raw         no protocol: the server just relays lines\n"
 "  -a ADDR       server address when attaching (default 127.0.0.1)\n"
 "  -p PORT       attach to a running server on PORT...\n"
-"  --pid PID     ...whose CPU time and memory are read from /proc/PID\n"
+"  --pid PID     ...whose CPU time and memory are read from /proc/PID;\n"
+"                repeat it (up to 8) for processes sharing the port\n"
+"                (--reuseport): their CPU times and memory are summed\n"
+"  --helper-pid PID  a process the server uses (redis-server): its CPU\n"
+"                time is reported apart, as helper_cpu_s\n"
 "  --timeout S   give up after S seconds (default 120)\n"
 "  --settle MS   end a phase after MS ms without progress (default 3000)\n"
 "  --grace S     wait S seconds for a server to exit (default 15)\n"
@@ -535,6 +558,45 @@ proc_rss_kb(pid_t pid)
 	return kb;
 }
 
+/* CPU ticks of the whole server: the sum over all of its processes. */
+static unsigned long long
+server_cpu_ticks(void)
+{
+	unsigned long long	ticks = 0;
+	unsigned		i;
+
+	for (i = 0; i < run.npids; i++)
+		ticks += proc_cpu_ticks(run.pids[i]);
+	return ticks;
+}
+
+/* CPU ticks of the --helper-pid process, or 0 without one. */
+static unsigned long long
+helper_cpu_ticks(void)
+{
+	return run.helper > 0 ? proc_cpu_ticks(run.helper) : 0;
+}
+
+/* Add helper_cpu_s to the result line, if there is a helper. */
+static void
+helper_result(unsigned long long t0, unsigned long long t1)
+{
+	if (run.helper > 0)
+		result_add(" helper_cpu_s=%.2f", ticks_s(t0, t1));
+}
+
+/* VmRSS of the whole server in KiB: the sum over all of its processes. */
+static unsigned long
+server_rss_kb(void)
+{
+	unsigned long	kb = 0;
+	unsigned	i;
+
+	for (i = 0; i < run.npids; i++)
+		kb += proc_rss_kb(run.pids[i]);
+	return kb;
+}
+
 /*
  * Find "listening on A.B.C.D:PORT" in the server's log; the first IPv4
  * listener wins.  Returns the port, or 0 if there is none yet.
@@ -597,6 +659,8 @@ server_start(void)
 	}
 	close(fd);
 	run.own_server = 1;
+	run.pids[0] = run.pid;
+	run.npids = 1;
 }
 
 /* Wait, bounded, until the server we started says where it listens. */
@@ -1329,7 +1393,7 @@ fanout_count_missing(void)
 static int
 mode_fanout(void)
 {
-	unsigned long long	 cpu0, cpu1;
+	unsigned long long	 cpu0, cpu1, h0, h1;
 	uint64_t		 t0, t1, total, settle;
 	double			 self0, cpu_s, el;
 	unsigned		 s;
@@ -1353,7 +1417,8 @@ mode_fanout(void)
 	total = (uint64_t)run.nsenders * run.nmsgs * (run.nclients - 1);
 	settle = (uint64_t)run.settle_ms * 1000000u;
 	run.phase = "sending";
-	cpu0 = proc_cpu_ticks(run.pid);
+	cpu0 = server_cpu_ticks();
+	h0 = helper_cpu_ticks();
 	self0 = self_cpu_s();
 	t0 = run.progress = run.t_open = now_ns();
 	if (run.rate > 0) {
@@ -1371,7 +1436,8 @@ mode_fanout(void)
 		}
 	}
 	t1 = now_ns();
-	cpu1 = proc_cpu_ticks(run.pid);
+	cpu1 = server_cpu_ticks();
+	h1 = helper_cpu_ticks();
 	cpu_s = ticks_s(cpu0, cpu1);
 	el = (double)(t1 - t0) / 1e9;
 	fanout_count_missing();
@@ -1385,6 +1451,9 @@ mode_fanout(void)
 	    run.deliveries, el, (double)run.deliveries / el, cpu_s,
 	    cpu_s > 0 ? (double)run.deliveries / cpu_s : 0,
 	    self_cpu_s() - self0);
+	if (run.helper > 0)
+		printf("  helper (pid %ld) CPU %.2f s, not counted above\n",
+		    (long)run.helper, ticks_s(h0, h1));
 	printf("  latency p50 %.1f us, p90 %.1f us, p99 %.1f us, max %.1f us; "
 	    "lost %" PRIu64 ", duplicated %" PRIu64 "\n",
 	    hist_pct_us(&run.hist, 50), hist_pct_us(&run.hist, 90),
@@ -1398,9 +1467,10 @@ mode_fanout(void)
 	    run.deliveries, el, (double)run.deliveries / el,
 	    cpu_s > 0 ? (double)run.deliveries / cpu_s : 0, cpu_s,
 	    self_cpu_s() - self0);
+	helper_result(h0, h1);
 	print_latency();
-	result_add(" lost=%" PRIu64 " dup=%" PRIu64 " stray=%" PRIu64 " ok=%d",
-	    run.lost, run.dup, run.stray, ok);
+	result_add(" lost=%" PRIu64 " dup=%" PRIu64 " stray=%" PRIu64
+	    " servers=%u ok=%d", run.lost, run.dup, run.stray, run.npids, ok);
 	return ok ? 0 : BENCH_EXIT_FAIL;
 }
 
@@ -1409,20 +1479,22 @@ static int
 mode_idle(void)
 {
 	unsigned long		 rss0, rss1;
-	unsigned long long	 cpu0, cpu1;
+	unsigned long long	 cpu0, cpu1, h0, h1;
 	uint64_t		 t0, seat, settle, expected;
 	char			 buf[BENCH_PAYLOAD + 1];
 	unsigned		 r;
 	int			 ok;
 
-	rss0 = proc_rss_kb(run.pid);
-	cpu0 = proc_cpu_ticks(run.pid);
+	rss0 = server_rss_kb();
+	cpu0 = server_cpu_ticks();
+	h0 = helper_cpu_ticks();
 	t0 = now_ns();
 	bench_seat();
 	bench_sync();
 	seat = now_ns() - t0;
-	cpu1 = proc_cpu_ticks(run.pid);
-	rss1 = proc_rss_kb(run.pid);
+	cpu1 = server_cpu_ticks();
+	h1 = helper_cpu_ticks();
+	rss1 = server_rss_kb();
 	fprintf(stderr, "evchat-bench: seated %u clients in %.2f s\n",
 	    run.nclients, (double)seat / 1e9);
 
@@ -1449,14 +1521,15 @@ mode_idle(void)
 	    " members\n", run.deliveries, expected);
 	result_add("mode=idle clients=%u rooms=%u rss_before_kb=%lu "
 	    "rss_after_kb=%lu bytes_per_client=%.0f seat_s=%.3f "
-	    "seat_cpu_s=%.2f received=%" PRIu64 " expected=%" PRIu64,
-	    run.nclients, run.nrooms, rss0, rss1,
+	    "seat_cpu_s=%.2f", run.nclients, run.nrooms, rss0, rss1,
 	    ((double)rss1 - (double)rss0) * 1024.0 / run.nclients,
-	    (double)seat / 1e9, ticks_s(cpu0, cpu1), run.deliveries,
+	    (double)seat / 1e9, ticks_s(cpu0, cpu1));
+	helper_result(h0, h1);
+	result_add(" received=%" PRIu64 " expected=%" PRIu64, run.deliveries,
 	    expected);
 	print_latency();
-	result_add(" lost=%" PRIu64 " dup=%" PRIu64 " stray=%" PRIu64 " ok=%d",
-	    run.lost, run.dup, run.stray, ok);
+	result_add(" lost=%" PRIu64 " dup=%" PRIu64 " stray=%" PRIu64
+	    " servers=%u ok=%d", run.lost, run.dup, run.stray, run.npids, ok);
 	return ok ? 0 : BENCH_EXIT_FAIL;
 }
 
@@ -1464,12 +1537,13 @@ mode_idle(void)
 static int
 mode_connect(void)
 {
-	unsigned long long	 cpu0, cpu1;
+	unsigned long long	 cpu0, cpu1, h0, h1;
 	uint64_t		 t0;
 	double			 el, cpu_s;
 
 	run.phase = "connecting";
-	cpu0 = proc_cpu_ticks(run.pid);
+	cpu0 = server_cpu_ticks();
+	h0 = helper_cpu_ticks();
 	t0 = now_ns();
 	while (run.started < run.nclients && run.started < run.nconns) {
 		conn_open(&run.conns[run.started], run.started);
@@ -1478,7 +1552,8 @@ mode_connect(void)
 	while (run.completed < run.nclients)
 		bench_poll(100);
 	el = (double)(now_ns() - t0) / 1e9;
-	cpu1 = proc_cpu_ticks(run.pid);
+	cpu1 = server_cpu_ticks();
+	h1 = helper_cpu_ticks();
 	cpu_s = ticks_s(cpu0, cpu1);
 
 	printf("connect: %u connections (%u at once) in %.3f s: %.0f/s; "
@@ -1486,9 +1561,11 @@ mode_connect(void)
 	    run.nconns, el, run.nclients / el, cpu_s,
 	    cpu_s > 0 ? run.nclients / cpu_s : 0);
 	result_add("mode=connect clients=%u concurrency=%u elapsed_s=%.3f "
-	    "cps=%.0f cpcs=%.0f server_cpu_s=%.2f ok=1", run.nclients,
-	    run.nconns, el, run.nclients / el,
-	    cpu_s > 0 ? run.nclients / cpu_s : 0, cpu_s);
+	    "cps=%.0f cpcs=%.0f server_cpu_s=%.2f", run.nclients, run.nconns,
+	    el, run.nclients / el, cpu_s > 0 ? run.nclients / cpu_s : 0,
+	    cpu_s);
+	helper_result(h0, h1);
+	result_add(" servers=%u ok=1", run.npids);
 	return 0;
 }
 
@@ -1521,7 +1598,22 @@ drain_backlog(void)
 		bench_poll(100);
 }
 
-/* Wait, bounded, for the server to exit after its drain; -1 if unknown. */
+/*
+ * Has every attached server process exited?  We are not their parent, so
+ * only kill(2) can tell; a process that is gone now stays gone.
+ */
+static int
+drain_all_gone(void)
+{
+	unsigned	i;
+
+	for (i = 0; i < run.npids; i++)
+		if (kill(run.pids[i], 0) == 0 || errno != ESRCH)
+			return 0;
+	return 1;
+}
+
+/* Wait, bounded, for the server (all of it) to exit after its drain. */
 static double
 drain_wait_exit(uint64_t t0)
 {
@@ -1537,7 +1629,7 @@ drain_wait_exit(uint64_t t0)
 				run.server_status = status;
 				break;
 			}
-		} else if (kill(run.pid, 0) == -1 && errno == ESRCH)
+		} else if (drain_all_gone())
 			break;
 		bench_check_deadline(now_ns());
 		usleep(1000);
@@ -1562,9 +1654,10 @@ mode_drain(void)
 	run.phase = "draining";
 	run.draining = 1;
 	t0 = now_ns();
-	if (kill(run.pid, SIGTERM) == -1)
-		bench_fail("kill", "kill %ld: %s", (long)run.pid,
-		    strerror(errno));
+	for (i = 0; i < run.npids; i++)
+		if (kill(run.pids[i], SIGTERM) == -1)
+			bench_fail("kill", "kill %ld: %s", (long)run.pids[i],
+			    strerror(errno));
 	for (i = 0; i < run.nclients; i++)
 		if (run.conns[i].flags & CONN_PAUSED) {
 			run.conns[i].flags &= ~CONN_PAUSED;
@@ -1602,10 +1695,10 @@ mode_drain(void)
 	    notices, run.nclients);
 	result_add("mode=drain clients=%u msgs=%u drain_ms=%.1f exit_ms=%.1f "
 	    "server_status=%d delivered=%" PRIu64 " lost=%" PRIu64 " dup=%"
-	    PRIu64 " late=%" PRIu64 " notices=%u eofs=%u ok=%d",
+	    PRIu64 " late=%" PRIu64 " notices=%u eofs=%u servers=%u ok=%d",
 	    run.nclients, run.nmsgs, (double)(t_eof - t0) / 1e6, exit_ms,
 	    status, run.deliveries, run.lost, run.dup, run.late, notices,
-	    run.eofs, ok);
+	    run.eofs, run.npids, ok);
 	return ok ? 0 : BENCH_EXIT_FAIL;
 }
 
@@ -1632,12 +1725,17 @@ opt_num(const char *opt, const char *arg, unsigned long min,
 static void
 bench_check_opts(void)
 {
-	if (run.server_argv == NULL && (run.port == 0 || run.pid == 0))
+	unsigned	i;
+
+	if (run.server_argv == NULL && (run.port == 0 || run.npids == 0))
 		bench_usage("give a server command after '--', or -p PORT "
 		    "and --pid PID");
-	if (run.server_argv != NULL && (run.port != 0 || run.pid != 0))
+	if (run.server_argv != NULL && (run.port != 0 || run.npids != 0))
 		bench_usage("-p and --pid attach to a running server; they "
 		    "do not go with a server command");
+	for (i = 0; i < run.npids; i++)
+		if (run.pids[i] == run.helper)
+			bench_usage("--helper-pid: that process is the server");
 	if (run.mode == MODE_FANOUT && (run.nclients < 2 ||
 	    run.nsenders > run.nclients))
 		bench_usage("fanout needs -n of at least 2 and -s no more "
@@ -1672,6 +1770,24 @@ bench_check_opts(void)
 	    run.conc : run.nclients;
 }
 
+/*
+ * Another --pid: one more process of the server to measure.  The same
+ * process twice would count its CPU time twice, so that is refused.
+ */
+static void
+bench_add_pid(pid_t pid)
+{
+	unsigned	i;
+
+	if (run.npids == BENCH_PIDS)
+		bench_usage("--pid: at most 8 processes");
+	for (i = 0; i < run.npids; i++)
+		if (run.pids[i] == pid)
+			bench_usage("--pid: the same process twice");
+	run.pids[run.npids++] = pid;
+	run.pid = run.pids[0];
+}
+
 /* Read the mode, the options and the server command. */
 static void
 bench_parse(int argc, char **argv)
@@ -1681,6 +1797,7 @@ bench_parse(int argc, char **argv)
 		{ "room",	required_argument, NULL, 'r' },
 		{ "raw",	no_argument,	   NULL, 'W' },
 		{ "pid",	required_argument, NULL, 'P' },
+		{ "helper-pid",	required_argument, NULL, 'H' },
 		{ "timeout",	required_argument, NULL, 'T' },
 		{ "settle",	required_argument, NULL, 'E' },
 		{ "grace",	required_argument, NULL, 'G' },
@@ -1756,7 +1873,12 @@ bench_parse(int argc, char **argv)
 			run.raw = 1;
 			break;
 		case 'P':
-			run.pid = (pid_t)opt_num("--pid", optarg, 1, INT_MAX);
+			bench_add_pid((pid_t)opt_num("--pid", optarg, 1,
+			    INT_MAX));
+			break;
+		case 'H':
+			run.helper = (pid_t)opt_num("--helper-pid", optarg, 1,
+			    INT_MAX);
 			break;
 		case 'T':
 			run.timeout_s = (unsigned)opt_num("--timeout", optarg,

@@ -80,6 +80,7 @@ struct cluster {
 	struct event		*kick_ev;	/* a request could not be sent */
 	struct event		*tick_ev;	/* refresh, and its deadline */
 	int			 refresh_out;	/* a refresh awaits its reply */
+	int			 slow_ticks;	/* ticks spent connecting */
 	struct user		**sync_users;	/* SYNC's users, by index */
 	size_t			 sync_nusers;
 	struct htab		 subs;		/* cluster_sub by lower name */

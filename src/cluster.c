@@ -604,6 +604,7 @@ cluster_connect(struct cluster *cl)
 	    ++cl->incarnation);
 	cl->state = CLUSTER_CONNECTING;
 	cl->nconnected = 0;
+	cl->slow_ticks = 0;
 	if ((cl->cmd = cluster_open(cl)) == NULL ||
 	    (cl->sub = cluster_open(cl)) == NULL)
 		cluster_lost(cl, "cannot connect");
@@ -628,7 +629,8 @@ cluster_refresh_cb(redisAsyncContext *ac, void *reply, void *arg)
 
 /*
  * Every third of the ttl: keep this node's keys alive, and take an
- * unanswered refresh from the last tick as a dead link.
+ * unanswered refresh from the last tick, or a connection that has not
+ * come up after a whole tick, as a dead link.
  */
 static void
 cluster_tick_cb(evutil_socket_t fd, short what, void *arg)
@@ -639,6 +641,12 @@ cluster_tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (cl->state == CLUSTER_CONNECTING || cl->state == CLUSTER_SYNCING) {
+		/* A connect or sync that a whole tick did not finish. */
+		if (cl->slow_ticks++ > 0)
+			cluster_lost(cl, "redis did not answer in time");
+		return;
+	}
 	if (cl->state != CLUSTER_UP)
 		return;
 	if (cl->refresh_out) {
