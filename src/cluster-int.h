@@ -49,6 +49,7 @@ struct cluster_sub {
 #define CLUSTER_SUBSCRIBED	2
 #define CLUSTER_UNSUBSCRIBING	3
 	int			 pending;	/* joins not answered yet */
+	unsigned		 since;		/* the tick of the last change */
 	TAILQ_HEAD(, cluster_req) waiters;	/* joins awaiting SUBSCRIBED */
 };
 
@@ -81,6 +82,7 @@ struct cluster {
 	struct event		*tick_ev;	/* refresh, and its deadline */
 	int			 refresh_out;	/* a refresh awaits its reply */
 	int			 slow_ticks;	/* ticks spent connecting */
+	unsigned		 ticks;		/* ticks while up */
 	struct user		**sync_users;	/* SYNC's users, by index */
 	size_t			 sync_nusers;
 	struct htab		 subs;		/* cluster_sub by lower name */

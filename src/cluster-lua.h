@@ -70,6 +70,7 @@
 "  if cur and not same(owner(cur), id) then return false end\n"	\
 "  redis.call('SET', key, id .. ' ' .. nick, 'EX', ttl)\n"		\
 "  redis.call('SADD', P .. 'nicks:' .. id, lower)\n"			\
+"  redis.call('EXPIRE', P .. 'nicks:' .. id, ttl)\n"			\
 "  return true\n"							\
 "end\n"									\
 "local function guest(id, ttl)\n"					\
@@ -79,6 +80,7 @@
 "    if redis.call('SET', P .. 'nick:' .. g, id .. ' ' .. g, 'NX',\n"	\
 "        'EX', ttl) then\n"						\
 "      redis.call('SADD', P .. 'nicks:' .. id, g)\n"			\
+"      redis.call('EXPIRE', P .. 'nicks:' .. id, ttl)\n"			\
 "      return n\n"							\
 "    end\n"								\
 "  end\n"								\
@@ -98,12 +100,17 @@ CLUSTER_LUA_PRELUDE							\
 
 /*
  * ARGV: id ttl newlower newnick oldlower oldnick roomlower ("" for none).
- * Returns 1, or 0 when another node holds the nick.
+ * Returns 1, or 0 when someone else holds the nick: another node, or
+ * another user of this one (only the holder may change its case).
  */
 #define CLUSTER_LUA_NICK						\
 CLUSTER_LUA_PRELUDE							\
 "local id = ARGV[1]\n"							\
-"if not claim(id, ARGV[3], ARGV[4], ARGV[2]) then return 0 end\n"	\
+"local cur = redis.call('GET', P .. 'nick:' .. ARGV[3])\n"		\
+"if cur and not (ARGV[3] == ARGV[5] and same(owner(cur), id)) then\n"	\
+"  return 0\n"								\
+"end\n"									\
+"claim(id, ARGV[3], ARGV[4], ARGV[2])\n"				\
 "if ARGV[5] ~= ARGV[3] then release(id, ARGV[5]) end\n"		\
 "if ARGV[7] ~= '' then\n"						\
 "  local key = P .. 'members:' .. ARGV[7]\n"				\

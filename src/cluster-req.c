@@ -150,18 +150,31 @@ cluster_items(struct cluster_result *res, const redisReply *a)
 	res->nitems = a->elements;
 }
 
+/* Is element i of array a of this type? */
+static int
+cluster_is(const redisReply *a, size_t i, int type)
+{
+	return i < a->elements && a->element[i]->type == type;
+}
+
 /*
  * /rooms: the flat (name, count, topic) list, counts written out as
  * text so every item is a string; the counts live in buf.
  */
-static void
+static int
 cluster_rooms_items(struct cluster_result *res, const redisReply *a,
     char (**buf)[24])
 {
-	size_t	i, n;
+	size_t	i, n = a->elements / 3;
 
+	if (a->elements % 3 != 0)
+		return -1;
+	for (i = 0; i < a->elements; i += 3)
+		if (!cluster_is(a, i, REDIS_REPLY_STRING) ||
+		    !cluster_is(a, i + 1, REDIS_REPLY_INTEGER) ||
+		    !cluster_is(a, i + 2, REDIS_REPLY_STRING))
+			return -1;
 	cluster_items(res, a);
-	n = res->nitems / 3;
 	if (n > CLUSTER_ROOMS_MAX)
 		n = CLUSTER_ROOMS_MAX;
 	res->nitems = n * 3;
@@ -171,6 +184,7 @@ cluster_rooms_items(struct cluster_result *res, const redisReply *a,
 		    a->element[i * 3 + 1]->integer);
 		res->items[i * 3 + 1] = (*buf)[i];
 	}
+	return 0;
 }
 
 /* Read a reply into a result; -1 if it is not what the request expects. */
@@ -179,33 +193,47 @@ cluster_parse(struct cluster_req *req, const redisReply *r,
     struct cluster_result *res, char (**buf)[24])
 {
 	memset(res, 0, sizeof *res);
-	if (r->type == REDIS_REPLY_INTEGER) {
+	res->name = res->topic = "";
+	switch (req->op) {
+	case CLUSTER_OP_GUEST:
+	case CLUSTER_OP_NICK:
+		if (r->type != REDIS_REPLY_INTEGER)
+			return -1;
 		res->n = r->integer;
-		return req->op == CLUSTER_OP_GUEST ||
-		    req->op == CLUSTER_OP_NICK ? 0 : -1;
+		return 0;
+	case CLUSTER_OP_JOIN:
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != 4 ||
+		    !cluster_is(r, 0, REDIS_REPLY_STRING) ||
+		    !cluster_is(r, 1, REDIS_REPLY_INTEGER) ||
+		    !cluster_is(r, 2, REDIS_REPLY_STRING) ||
+		    !cluster_is(r, 3, REDIS_REPLY_ARRAY))
+			return -1;
+		res->name = r->element[0]->str;
+		res->n = r->element[1]->integer;
+		res->topic = r->element[2]->str;
+		cluster_items(res, r->element[3]);
+		return 0;
+	default:
+		break;
 	}
-	if (r->type == REDIS_REPLY_NIL || r->type == REDIS_REPLY_STRING) {
+	if (req->text != NULL) {			/* /msg */
+		if (r->type != REDIS_REPLY_NIL && r->type != REDIS_REPLY_STRING)
+			return -1;
 		res->name = r->type == REDIS_REPLY_NIL ? NULL : r->str;
-		return 0;	/* /msg: the nick as its holder wrote it */
+		return 0;
 	}
 	if (r->type != REDIS_REPLY_ARRAY)
 		return -1;
-	if (req->op == CLUSTER_OP_JOIN) {
-		if (r->elements != 4)
+	if (req->room_name[0] == '?') {			/* /who */
+		if (r->elements != 2 || !cluster_is(r, 0, REDIS_REPLY_STRING) ||
+		    !cluster_is(r, 1, REDIS_REPLY_ARRAY))
 			return -1;
-		res->name = cluster_str(r->element[0], NULL);
-		res->n = r->element[1]->integer;
-		res->topic = cluster_str(r->element[2], NULL);
-		cluster_items(res, r->element[3]);
-	} else if (req->room_name[0] == '?') {		/* /who */
-		if (r->elements != 2)
-			return -1;
-		res->name = cluster_str(r->element[0], NULL);
+		res->name = r->element[0]->str;
 		cluster_items(res, r->element[1]);
 		res->n = (long long)res->nitems;
-	} else
-		cluster_rooms_items(res, r, buf);
-	return 0;
+		return 0;
+	}
+	return cluster_rooms_items(res, r, buf);	/* /rooms */
 }
 
 /* A join is answered: the room's channel may no longer be wanted. */
@@ -236,8 +264,9 @@ cluster_req_finish(struct cluster_req *req, const redisReply *r)
 		TAILQ_REMOVE(&cl->waiting, req, wentry);
 		req->queued = 0;
 	}
-	if (c != NULL && cl->state == CLUSTER_CLOSED) {
-		c->req = NULL;		/* the server is being freed */
+	if (c != NULL && (cl->state == CLUSTER_CLOSED || client_closing(c))) {
+		/* Closing (its departure may be announced already): undo. */
+		c->req = NULL;
 		c = NULL;
 	}
 	if (r != NULL && r->type == REDIS_REPLY_ERROR)
@@ -491,6 +520,23 @@ cluster_part(struct cluster *cl, const struct user *u, const char *room)
 	args[2] = u->nick;
 	args[3] = NULL;
 	cluster_eval(cl, NULL, NULL, CLUSTER_LUA_PART, args);
+}
+
+void
+cluster_release(struct cluster *cl, const char *nick)
+{
+	char		 lower[NAME_MAX_BYTES + 1];
+	const char	*args[5];
+
+	if (!cluster_up(cl))
+		return;
+	cluster_fold(lower, nick);
+	args[0] = cl->id;
+	args[1] = lower;
+	args[2] = nick;
+	args[3] = "";
+	args[4] = NULL;
+	cluster_eval(cl, NULL, NULL, CLUSTER_LUA_LEAVE, args);
 }
 
 void

@@ -56,7 +56,13 @@ static void cluster_sub_cb(redisAsyncContext *, void *, void *);
 int
 cluster_up(const struct cluster *cl)
 {
-	return cl != NULL && cl->state == CLUSTER_UP;
+	/*
+	 * Syncing counts: the command link is first in, first out, so what
+	 * is sent after SYNC lands after it, and nothing done meanwhile is
+	 * left out of Redis.
+	 */
+	return cl != NULL && (cl->state == CLUSTER_UP ||
+	    cl->state == CLUSTER_SYNCING);
 }
 
 int
@@ -241,6 +247,7 @@ cluster_sub_get(struct cluster *cl, const char *lower)
 	htab_insert(&cl->subs, &s->node, s->name);
 	TAILQ_INSERT_TAIL(&cl->sub_list, s, entry);
 	s->state = CLUSTER_SUBSCRIBING;
+	s->since = cl->ticks;
 	cluster_sub_send(cl, "SUBSCRIBE", "room", s->name);
 	return s;
 }
@@ -269,6 +276,7 @@ cluster_sub_check(struct cluster *cl, struct cluster_sub *s)
 	if (s->state != CLUSTER_SUBSCRIBED || cluster_sub_wanted(cl, s))
 		return;		/* settling, or someone is here or coming */
 	s->state = CLUSTER_UNSUBSCRIBING;
+	s->since = cl->ticks;
 	cluster_sub_send(cl, "UNSUBSCRIBE", "room", s->name);
 }
 
@@ -302,6 +310,7 @@ cluster_sub_confirmed(struct cluster *cl, const char *lower, int subscribed)
 			return;
 		}
 		s->state = CLUSTER_SUBSCRIBING;
+		s->since = cl->ticks;
 		cluster_sub_send(cl, "SUBSCRIBE", "room", s->name);
 		return;
 	}
@@ -414,8 +423,9 @@ cluster_lost_nick(struct cluster *cl, struct user *u, long long n)
 
 	snprintf(nick, sizeof nick, "guest-%lld", n);
 	memcpy(old, u->nick, sizeof old);
-	if (chat_rename(cl->chat, u, nick) != RENAME_OK) {
-		log_warnx("cluster: cannot rename %s to %s", old, nick);
+	if ((u->flags & USER_MUTED) ||
+	    chat_rename(cl->chat, u, nick) != RENAME_OK) {
+		cluster_release(cl, nick);	/* closing, or taken here */
 		return;
 	}
 	user_printf(u, "-!- your nick %s is taken on another server; you "
@@ -453,6 +463,9 @@ cluster_sync_cb(redisAsyncContext *ac, void *reply, void *arg)
 	log_info("cluster link up (node %s, redis %s)", cl->id, cl->addr);
 	for (i = 0; i + 1 < r->elements; i += 2) {
 		idx = (size_t)r->element[i]->integer;
+		if (r->element[i]->type != REDIS_REPLY_INTEGER ||
+		    r->element[i + 1]->type != REDIS_REPLY_INTEGER)
+			continue;
 		if (idx >= 1 && idx <= cl->sync_nusers && users[idx - 1] != NULL)
 			cluster_lost_nick(cl, users[idx - 1],
 			    r->element[i + 1]->integer);
@@ -481,8 +494,11 @@ cluster_sync(struct cluster *cl)
 	cl->state = CLUSTER_SYNCING;
 	cluster_sub_send(cl, "SUBSCRIBE", "node", cl->id);
 	TAILQ_FOREACH(r, &cl->chat->room_list, entry) {
+		char	lower[NAME_MAX_BYTES + 1];
+
+		cluster_fold(lower, r->name);
 		if (r->nmembers > 0)
-			cluster_sub_get(cl, r->name);
+			cluster_sub_get(cl, lower);
 		if (r->topic != NULL)
 			nrooms++;
 	}
@@ -543,6 +559,8 @@ cluster_connect_cb(const redisAsyncContext *ac, int status)
 {
 	struct cluster	*cl = ac->data;
 
+	if (cl->state == CLUSTER_CLOSED)
+		return;		/* shutting down: no new incarnation */
 	if (status != REDIS_OK) {
 		/* hiredis frees this context after we return. */
 		if (ac == cl->cmd)
@@ -610,6 +628,19 @@ cluster_connect(struct cluster *cl)
 		cluster_lost(cl, "cannot connect");
 }
 
+/* Has a (un)subscription waited a whole tick for its confirmation? */
+static int
+cluster_subs_stalled(struct cluster *cl)
+{
+	struct cluster_sub	*s;
+
+	TAILQ_FOREACH(s, &cl->sub_list, entry) {
+		if (s->state != CLUSTER_SUBSCRIBED && cl->ticks - s->since > 1)
+			return 1;
+	}
+	return 0;
+}
+
 /* REFRESH's answer: -1 means Redis forgot this node; start again. */
 static void
 cluster_refresh_cb(redisAsyncContext *ac, void *reply, void *arg)
@@ -649,7 +680,8 @@ cluster_tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (cl->state != CLUSTER_UP)
 		return;
-	if (cl->refresh_out) {
+	cl->ticks++;
+	if (cl->refresh_out || cluster_subs_stalled(cl)) {
 		cluster_lost(cl, "redis did not answer in time");
 		return;
 	}

@@ -81,6 +81,8 @@ void	cluster_publish(struct cluster *, const struct room *,
 	    enum cluster_kind, const char *line, size_t len);
 /* The user left room (which may be gone locally already). */
 void	cluster_part(struct cluster *, const struct user *, const char *room);
+/* Give back a nick this node holds in Redis but does not use. */
+void	cluster_release(struct cluster *, const char *nick);
 /* The user left the chat: free its nick and its place in its room. */
 void	cluster_leave(struct cluster *, const struct user *);
 

@@ -34,6 +34,8 @@ cmd_cluster_guest_done(struct client *c, const struct cluster_result *res,
 			chat->next_guest = (unsigned long)res->n + 1;
 		if (chat_name(chat, &c->user, nick) == 0)
 			log_debug("client %lu is %s", c->id, nick);
+		else	/* someone here took it while the link was down */
+			cluster_release(c->pool->cluster, nick);
 	}
 	if (c->user.flags & USER_UNNAMED)
 		chat_guest(chat, &c->user);	/* this node alone */
@@ -71,7 +73,7 @@ cmd_cluster_join_done(struct client *c, const struct cluster_result *res,
 	struct chat	*chat = c->pool->chat;
 	struct room	*r;
 
-	if (res == NULL || res->name[0] == '\0') {
+	if (res == NULL) {
 		r = room_join(chat, &c->user, asked);
 		cmd_arrive(c, r, r->nmembers, NULL, NULL, 0);
 		return;
