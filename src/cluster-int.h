@@ -18,6 +18,22 @@
 struct event;
 struct event_base;
 
+/*
+ * A join's answer, kept until the barrier after it comes back on the
+ * subscribe link: by then every line published before the answer has
+ * arrived, and is in the history or in the stash.
+ */
+struct cluster_held {
+	char			*name;
+	char			*topic;
+	long long		 n;
+	size_t			 nlines;
+	const char		**lines;	/* each owned */
+	size_t			*lens;
+	unsigned long long	 ms;		/* the history's newest id */
+	unsigned long long	 seq;
+};
+
 /* What a client waits for; owned by the cluster until its reply. */
 struct cluster_req {
 	struct cluster		*cl;
@@ -35,6 +51,14 @@ struct cluster_req {
 	char			 asked[NAME_MAX_BYTES + 1];	/* for done */
 	char			*text;		/* /msg's line; owned */
 	size_t			 text_len;
+	struct cluster_held	*held;		/* a join's answer; owned */
+	unsigned long		 barrier;	/* the barrier it awaits */
+	struct cluster_sub	*sub;		/* a sent join: its room's */
+	struct evbuffer		*stash[2];	/* lines said meanwhile, as they
+						   came back, then our own said
+						   after the answer; owned */
+	size_t			 nstash;
+	TAILQ_ENTRY(cluster_req) jentry;	/* in sub->joining when sent */
 	TAILQ_ENTRY(cluster_req) entry;		/* in a sub's waiters */
 	TAILQ_ENTRY(cluster_req) wentry;	/* in cluster.waiting */
 };
@@ -51,6 +75,7 @@ struct cluster_sub {
 	int			 pending;	/* joins not answered yet */
 	unsigned		 since;		/* the tick of the last change */
 	TAILQ_HEAD(, cluster_req) waiters;	/* joins awaiting SUBSCRIBED */
+	TAILQ_HEAD(, cluster_req) joining;	/* joins sent, not answered */
 };
 
 struct cluster {
@@ -82,6 +107,7 @@ struct cluster {
 	struct event		*tick_ev;	/* refresh, and its deadline */
 	int			 refresh_out;	/* a refresh awaits its reply */
 	int			 slow_ticks;	/* ticks spent connecting */
+	unsigned long		 barrier_seq;	/* the last barrier sent */
 	unsigned		 ticks;		/* ticks while up */
 	struct user		**sync_users;	/* SYNC's users, by index */
 	size_t			 sync_nusers;
@@ -109,6 +135,19 @@ void	cluster_sub_check(struct cluster *, struct cluster_sub *);
 void	cluster_req_send(struct cluster_req *);
 /* Hand a reply (NULL: link down) to the client, resume it, free req. */
 void	cluster_req_finish(struct cluster_req *, const redisReply *);
+/*
+ * A chat line with stream id ms-seq reached this node's subscription to
+ * sub: keep a copy for every join in flight there (only those holding
+ * their answer, if held), to deliver after its history whatever the
+ * history does not hold.
+ */
+void	cluster_stash(struct cluster_sub *, int held, unsigned long long ms,
+	    unsigned long long seq, const char *line, size_t len);
+/* Parse a stream id "ms-seq"; 0-0 for none. */
+void	cluster_stream_id(const char *, size_t, unsigned long long *ms,
+	    unsigned long long *seq);
+/* Barrier n came back on the subscribe link: finish its join. */
+void	cluster_req_barrier(struct cluster *, unsigned long n);
 /* Lower-case a name into dst (NAME_MAX_BYTES + 1 bytes). */
 void	cluster_fold(char *dst, const char *name);
 

@@ -124,22 +124,23 @@ CLUSTER_LUA_PRELUDE							\
 
 /*
  * ARGV: id lower name nick history.  Returns the room's name, its live
- * member count (the joiner included), its topic ("" for none) and its
- * last history lines, oldest first.
+ * member count (the joiner included), its topic ("" for none), its last
+ * history lines, oldest first, and the stream id of the newest ("0-0").
  */
 #define CLUSTER_LUA_JOIN						\
 CLUSTER_LUA_PRELUDE							\
 "local lower = ARGV[2]\n"						\
 "enter(ARGV[1], lower, ARGV[3], ARGV[4])\n"				\
 "local n = #members(lower)\n"						\
-"local h = {}\n"							\
+"local h, last = {}, '0-0'\n"						\
 "if tonumber(ARGV[5]) > 0 then\n"					\
 "  local rows = redis.call('XREVRANGE', P .. 'history:' .. lower,\n"	\
 "    '+', '-', 'COUNT', ARGV[5])\n"					\
 "  for i = #rows, 1, -1 do h[#h + 1] = rows[i][2][2] end\n"		\
+"  if #rows > 0 then last = rows[1][1] end\n"				\
 "end\n"									\
 "return { redis.call('HGET', P .. 'rname', lower), n,\n"		\
-"  redis.call('GET', P .. 'topic:' .. lower) or '', h }\n"
+"  redis.call('GET', P .. 'topic:' .. lower) or '', h, last }\n"
 
 /* ARGV: id lower nick.  The member leaves the room. */
 #define CLUSTER_LUA_PART						\
@@ -264,6 +265,22 @@ CLUSTER_LUA_PRELUDE							\
 "end\n"									\
 "redis.call('EXPIRE', P .. 'nicks:' .. id, ttl)\n"			\
 "return out\n"
+
+/*
+ * ARGV: lower history nodeid line.  A chat line: kept in the room's
+ * history and published with its stream id in one step, so a joining
+ * node can tell the lines its history holds from those it must deliver.
+ * Small on purpose (no prelude): it runs for every line said.
+ */
+#define CLUSTER_LUA_SAY							\
+"local sid = '0-0'\n"							\
+"if tonumber(ARGV[2]) > 0 then\n"					\
+"  sid = redis.call('XADD', 'evchat:history:' .. ARGV[1], 'MAXLEN',\n"	\
+"    ARGV[2], '*', 'l', ARGV[4])\n"					\
+"end\n"									\
+"redis.call('PUBLISH', 'evchat:room:' .. ARGV[1],\n"			\
+"  ARGV[3] .. '\\nS\\n' .. sid .. '\\n' .. ARGV[4])\n"			\
+"return 1\n"
 
 /* ARGV: id.  The node shuts down: forget it now, not after the ttl. */
 #define CLUSTER_LUA_BYE							\

@@ -9,9 +9,12 @@
  */
 #include "config.h"
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
 
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +28,14 @@
 #include "xmalloc.h"
 
 #define CLUSTER_ROOMS_MAX	4096	/* rooms one /rooms reply may list */
+#define CLUSTER_STASH_MAX	1024	/* lines kept for one join in flight */
+
+/* One stashed line's header; the line follows it in the stash. */
+struct cluster_stashed {
+	unsigned long long	ms;
+	unsigned long long	seq;
+	size_t			len;
+};
 
 static void cluster_req_cb(redisAsyncContext *, void *, void *);
 
@@ -63,9 +74,10 @@ cluster_req_eval(struct cluster_req *req, const char *script,
 void
 cluster_req_send(struct cluster_req *req)
 {
-	struct cluster	*cl = req->cl;
-	char		 hist[24];
-	const char	*args[6];
+	struct cluster		*cl = req->cl;
+	struct htab_node	*n;
+	char			 hist[24];
+	const char		*args[6];
 
 	/* Only joins wait for a subscription before they are sent. */
 	snprintf(hist, sizeof hist, "%zu", cl->chat->history_max);
@@ -75,36 +87,90 @@ cluster_req_send(struct cluster_req *req)
 	args[3] = req->nick;
 	args[4] = hist;
 	args[5] = NULL;
+	if ((n = htab_find(&cl->subs, req->room)) != NULL) {
+		/* From now on, lines said there are kept for this join. */
+		req->sub = HTAB_ENTRY(n, struct cluster_sub, node);
+		TAILQ_INSERT_TAIL(&req->sub->joining, req, jentry);
+	}
 	cluster_req_eval(req, CLUSTER_LUA_JOIN, args);
+}
+
+void
+cluster_stash(struct cluster_sub *s, int held, unsigned long long ms,
+    unsigned long long seq, const char *line, size_t len)
+{
+	struct cluster_req	*req;
+	struct cluster_stashed	 h = { ms, seq, len };
+
+	TAILQ_FOREACH(req, &s->joining, jentry) {
+		if (req->c == NULL || req->nstash == CLUSTER_STASH_MAX ||
+		    (held && req->held == NULL))
+			continue;
+		if (req->stash[held] == NULL)
+			req->stash[held] = evbuffer_new();
+		evbuffer_add(req->stash[held], &h, sizeof h);
+		evbuffer_add(req->stash[held], line, len);
+		req->nstash++;
+	}
+}
+
+/*
+ * The joiner has its history up to stream id ms-seq: send it the lines
+ * said since, that it was not yet a member to receive.  Lines said later
+ * reach it as a member: the barrier came after every earlier one.
+ */
+static void
+cluster_req_unstash(struct cluster_req *req, struct client *c,
+    unsigned long long ms, unsigned long long seq)
+{
+	struct cluster_stashed	 h;
+	struct evbuffer		*b;
+	char			*line;
+	int			 i;
+
+	if (c->user.ms == NULL)
+		return;
+	/* What came back, all said before our own after the answer. */
+	for (i = 0; i < 2; i++) {
+		if ((b = req->stash[i]) == NULL)
+			continue;
+		while (evbuffer_remove(b, &h, sizeof h) == sizeof h) {
+			line = (char *)evbuffer_pullup(b, (ev_ssize_t)h.len);
+			if (line != NULL && ((h.ms | h.seq) == 0 ||
+			    h.ms > ms || (h.ms == ms && h.seq > seq)))
+				user_send(&c->user, line, h.len);
+			evbuffer_drain(b, h.len);
+		}
+	}
 }
 
 /* Give back what a request of a client now gone took in Redis. */
 static void
-cluster_req_undo(struct cluster_req *req, const redisReply *r)
+cluster_req_undo(struct cluster_req *req, const struct cluster_result *res)
 {
 	struct cluster	*cl = req->cl;
 	char		 nick[NAME_MAX_BYTES + 1], lower[NAME_MAX_BYTES + 1];
 	const char	*args[5];
 
-	if (r == NULL || r->type == REDIS_REPLY_ERROR || !cluster_up(cl))
+	if (res == NULL || !cluster_up(cl))
 		return;
 	args[0] = cl->id;
 	switch (req->op) {
 	case CLUSTER_OP_GUEST:
-		snprintf(nick, sizeof nick, "guest-%lld", r->integer);
-		args[1] = nick;
-		args[2] = nick;
-		args[3] = "";
-		break;
-	case CLUSTER_OP_NICK:
-		if (r->type != REDIS_REPLY_INTEGER || r->integer != 1)
+		snprintf(nick, sizeof nick, "guest-%lld", res->n);
+		cluster_release(cl, nick);
+		return;
+	case CLUSTER_OP_NICK:		/* the new nick, in the room too */
+		if (res->n != 1)
 			return;
 		cluster_fold(lower, req->nick);
 		args[1] = lower;
 		args[2] = req->nick;
 		args[3] = req->room;
-		break;
-	case CLUSTER_OP_JOIN:
+		args[4] = NULL;
+		cluster_eval(cl, NULL, NULL, CLUSTER_LUA_LEAVE, args);
+		return;
+	case CLUSTER_OP_JOIN:		/* the place in the room */
 		args[1] = req->room;
 		args[2] = req->nick;
 		args[3] = NULL;
@@ -113,8 +179,6 @@ cluster_req_undo(struct cluster_req *req, const redisReply *r)
 	default:
 		return;
 	}
-	args[4] = NULL;
-	cluster_eval(cl, NULL, NULL, CLUSTER_LUA_LEAVE, args);
 }
 
 /* The string in a reply element, or "" if it is not one. */
@@ -202,11 +266,12 @@ cluster_parse(struct cluster_req *req, const redisReply *r,
 		res->n = r->integer;
 		return 0;
 	case CLUSTER_OP_JOIN:
-		if (r->type != REDIS_REPLY_ARRAY || r->elements != 4 ||
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != 5 ||
 		    !cluster_is(r, 0, REDIS_REPLY_STRING) ||
 		    !cluster_is(r, 1, REDIS_REPLY_INTEGER) ||
 		    !cluster_is(r, 2, REDIS_REPLY_STRING) ||
-		    !cluster_is(r, 3, REDIS_REPLY_ARRAY))
+		    !cluster_is(r, 3, REDIS_REPLY_ARRAY) ||
+		    !cluster_is(r, 4, REDIS_REPLY_STRING))
 			return -1;
 		res->name = r->element[0]->str;
 		res->n = r->element[1]->integer;
@@ -251,49 +316,166 @@ cluster_req_unwant(struct cluster *cl, const char *lower)
 	cluster_sub_check(cl, s);
 }
 
-void
-cluster_req_finish(struct cluster_req *req, const redisReply *r)
+/* Free a held join answer. */
+static void
+cluster_held_free(struct cluster_held *h)
+{
+	size_t	i;
+
+	if (h == NULL)
+		return;
+	for (i = 0; i < h->nlines; i++)
+		free((void *)(uintptr_t)h->lines[i]);
+	free(h->lines);
+	free(h->lens);
+	free(h->name);
+	free(h->topic);
+	free(h);
+}
+
+/*
+ * Keep a join's answer and send a barrier through Redis to this node's
+ * own channel: the command link is first in, first out, so when the
+ * barrier comes back every line published before the answer has reached
+ * the subscribe link.  Returns -1 if it cannot be sent.
+ */
+static int
+cluster_req_hold(struct cluster_req *req, const struct cluster_result *res,
+    const redisReply *last)
 {
 	struct cluster		*cl = req->cl;
-	struct client		*c = req->c;
-	struct cluster_result	 res;
-	char			 (*buf)[24] = NULL;
-	int			 ok = 0;
+	struct cluster_held	*h;
+	char			 chan[160], msg[32];
+	const char		*argv[3] = { "PUBLISH", chan, msg };
+	size_t			 lens[3], i;
+
+	snprintf(chan, sizeof chan, "evchat:node:%s", cl->id);
+	snprintf(msg, sizeof msg, "\1%lu", cl->barrier_seq + 1);
+	lens[0] = 7;
+	lens[1] = strlen(chan);
+	lens[2] = strlen(msg);
+	if (cluster_command(cl, NULL, NULL, 3, argv, lens) == -1)
+		return -1;
+	req->barrier = ++cl->barrier_seq;
+	h = req->held = xcalloc(1, sizeof *h);
+	h->name = xstrdup(res->name);
+	h->topic = xstrdup(res->topic);
+	h->n = res->n;
+	h->nlines = res->nitems;
+	h->lines = xcalloc(res->nitems + 1, sizeof *h->lines);
+	h->lens = xcalloc(res->nitems + 1, sizeof *h->lens);
+	for (i = 0; i < res->nitems; i++) {
+		h->lines[i] = xmemdup(res->items[i], res->lens[i]);
+		h->lens[i] = res->lens[i];
+	}
+	cluster_stream_id(last->str, last->len, &h->ms, &h->seq);
+	req->queued = 1;	/* a dropped link fails it like any waiter */
+	TAILQ_INSERT_TAIL(&cl->waiting, req, wentry);
+	return 0;
+}
+
+/*
+ * The end of a request: the client gets its answer (res, or NULL for
+ * this node alone) and its input back; a client gone or closing has what
+ * the request took in Redis given back instead.
+ */
+static void
+cluster_req_complete(struct cluster_req *req, const struct cluster_result *res)
+{
+	struct cluster	*cl = req->cl;
+	struct client	*c = req->c;
+	struct cluster_held *h = req->held;
 
 	if (req->queued) {
 		TAILQ_REMOVE(&cl->waiting, req, wentry);
 		req->queued = 0;
+	}
+	if (req->sub != NULL) {
+		TAILQ_REMOVE(&req->sub->joining, req, jentry);
+		req->sub = NULL;
 	}
 	if (c != NULL && (cl->state == CLUSTER_CLOSED || client_closing(c))) {
 		/* Closing (its departure may be announced already): undo. */
 		c->req = NULL;
 		c = NULL;
 	}
-	if (r != NULL && r->type == REDIS_REPLY_ERROR)
-		log_warnx("cluster: redis refused a request: %s", r->str);
-	else if (r != NULL)
-		ok = cluster_parse(req, r, &res, &buf) == 0;
 	if (c == NULL)
-		cluster_req_undo(req, ok ? r : NULL);
+		cluster_req_undo(req, res);
 	else {
 		c->req = NULL;
-		if (ok) {
-			res.text = req->text;
-			res.text_len = req->text_len;
-		}
-		req->done(c, ok ? &res : NULL, req->asked);
+		req->done(c, res, req->asked);
+		if (res != NULL && h != NULL)
+			cluster_req_unstash(req, c, h->ms, h->seq);
 		if (c->req == NULL)
 			client_resume(c);
 	}
 	if (req->op == CLUSTER_OP_JOIN)
 		cluster_req_unwant(cl, req->room);
+	cluster_held_free(h);
+	free(req->text);
+	if (req->stash[0] != NULL)
+		evbuffer_free(req->stash[0]);
+	if (req->stash[1] != NULL)
+		evbuffer_free(req->stash[1]);
+	free(req);
+}
+
+/* A held join's answer as a result. */
+static void
+cluster_held_result(const struct cluster_held *h, struct cluster_result *res)
+{
+	memset(res, 0, sizeof *res);
+	res->name = h->name;
+	res->topic = h->topic;
+	res->n = h->n;
+	res->nitems = h->nlines;
+	res->items = h->lines;
+	res->lens = h->lens;
+}
+
+void
+cluster_req_barrier(struct cluster *cl, unsigned long n)
+{
+	struct cluster_req	*req;
+	struct cluster_result	 res;
+
+	TAILQ_FOREACH(req, &cl->waiting, wentry) {
+		if (req->held != NULL && req->barrier == n) {
+			cluster_held_result(req->held, &res);
+			cluster_req_complete(req, &res);
+			return;
+		}
+	}
+}
+
+void
+cluster_req_finish(struct cluster_req *req, const redisReply *r)
+{
+	struct cluster_result	 res;
+	char			 (*buf)[24] = NULL;
+	int			 ok = 0;
+
+	if (req->held != NULL) {	/* the link went before the barrier */
+		cluster_held_result(req->held, &res);
+		cluster_req_complete(req, &res);
+		return;
+	}
+	if (r != NULL && r->type == REDIS_REPLY_ERROR)
+		log_warnx("cluster: redis refused a request: %s", r->str);
+	else if (r != NULL)
+		ok = cluster_parse(req, r, &res, &buf) == 0;
+	if (ok) {
+		res.text = req->text;
+		res.text_len = req->text_len;
+	}
+	if (!(ok && req->op == CLUSTER_OP_JOIN && req->c != NULL &&
+	    cluster_req_hold(req, &res, r->element[4]) == 0))
+		cluster_req_complete(req, ok ? &res : NULL);
 	if (ok) {
 		free(res.items);
 		free(res.lens);
 	}
 	free(buf);
-	free(req->text);
-	free(req);
 }
 
 static void
@@ -454,26 +636,35 @@ cluster_publish(struct cluster *cl, const struct room *r,
 {
 	char		 lower[NAME_MAX_BYTES + 1], key[64], hist[24], *p;
 	const char	*argv[7], *topic = r->topic != NULL ? r->topic : "";
+	struct htab_node *hn;
 	size_t		 lens[7], n, tlen = strlen(topic);
 	int		 i;
 
 	if (!cluster_up(cl))
 		return;
 	cluster_fold(lower, r->name);
-	if (kind == CLUSTER_SAY && cl->chat->history_max > 0) {
-		snprintf(key, sizeof key, "evchat:history:%s", lower);
+	if (kind == CLUSTER_SAY) {
+		/*
+		 * A join here that has its answer but awaits its barrier
+		 * missed this line (not a member yet), and its echo comes
+		 * after the barrier: keep it for the joiner now.
+		 */
+		if ((hn = htab_find(&cl->subs, lower)) != NULL)
+			cluster_stash(HTAB_ENTRY(hn, struct cluster_sub, node),
+			    1, ULLONG_MAX, 0, line, len);
 		snprintf(hist, sizeof hist, "%zu", cl->chat->history_max);
-		argv[0] = "XADD";
-		argv[1] = key;
-		argv[2] = "MAXLEN";
-		argv[3] = hist;
-		argv[4] = "*";
-		argv[5] = "l";
+		argv[0] = "EVAL";
+		argv[1] = CLUSTER_LUA_SAY;
+		argv[2] = "0";
+		argv[3] = lower;
+		argv[4] = hist;
+		argv[5] = cl->id;
 		argv[6] = line;
 		for (i = 0; i < 6; i++)
 			lens[i] = strlen(argv[i]);
 		lens[6] = len;
 		cluster_send(cl, 7, argv, lens);
+		return;
 	}
 	if (kind == CLUSTER_TOPIC) {
 		snprintf(key, sizeof key, "evchat:topic:%s", lower);
@@ -486,8 +677,8 @@ cluster_publish(struct cluster *cl, const struct room *r,
 	}
 	/* "ID\nK\n", for a topic "TOPIC\n", then the line. */
 	p = xmalloc(strlen(cl->id) + tlen + len + 8);
-	n = (size_t)sprintf(p, "%s\n%c\n", cl->id, kind == CLUSTER_SAY ?
-	    'S' : kind == CLUSTER_TOPIC ? 'T' : 'N');
+	n = (size_t)sprintf(p, "%s\n%c\n", cl->id,
+	    kind == CLUSTER_TOPIC ? 'T' : 'N');
 	if (kind == CLUSTER_TOPIC) {
 		memcpy(p + n, topic, tlen);
 		n += tlen;

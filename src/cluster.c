@@ -104,8 +104,13 @@ static void
 cluster_subs_clear(struct cluster *cl)
 {
 	struct cluster_sub	*s;
+	struct cluster_req	*req;
 
 	while ((s = TAILQ_FIRST(&cl->sub_list)) != NULL) {
+		while ((req = TAILQ_FIRST(&s->joining)) != NULL) {
+			TAILQ_REMOVE(&s->joining, req, jentry);
+			req->sub = NULL;
+		}
 		htab_remove(&cl->subs, &s->node);
 		TAILQ_REMOVE(&cl->sub_list, s, entry);
 		free(s);
@@ -244,6 +249,7 @@ cluster_sub_get(struct cluster *cl, const char *lower)
 	s = xcalloc(1, sizeof *s);
 	snprintf(s->name, sizeof s->name, "%s", lower);
 	TAILQ_INIT(&s->waiters);
+	TAILQ_INIT(&s->joining);
 	htab_insert(&cl->subs, &s->node, s->name);
 	TAILQ_INSERT_TAIL(&cl->sub_list, s, entry);
 	s->state = CLUSTER_SUBSCRIBING;
@@ -326,26 +332,56 @@ cluster_sub_confirmed(struct cluster *cl, const char *lower, int subscribed)
 	cluster_sub_check(cl, s);
 }
 
-/* A line another node published to a room this node has members in. */
+void
+cluster_stream_id(const char *p, size_t len, unsigned long long *ms,
+    unsigned long long *seq)
+{
+	char	buf[48], *dash;
+
+	*ms = *seq = 0;
+	if (len >= sizeof buf)
+		return;
+	memcpy(buf, p, len);
+	buf[len] = '\0';
+	*ms = strtoull(buf, &dash, 10);
+	if (*dash == '-')
+		*seq = strtoull(dash + 1, NULL, 10);
+}
+
+/*
+ * A line published to a room this node is subscribed to: "ID\nK\n"
+ * then the line; a chat line has its stream id first ("SID\nLINE"), a
+ * topic change its topic ("TOPIC\nLINE").
+ */
 static void
 cluster_deliver_room(struct cluster *cl, const char *lower, const char *p,
     size_t len)
 {
-	struct room	*r = chat_find_room(cl->chat, lower);
-	const char	*nl, *end = p + len;
-	char		 kind;
+	struct room		*r = chat_find_room(cl->chat, lower);
+	struct htab_node	*n = htab_find(&cl->subs, lower);
+	const char		*nl, *end = p + len;
+	unsigned long long	 ms, seq;
+	int			 own;
+	char			 kind;
 
-	/* "ID\nK\n" then the line, or for a topic "TOPIC\nLINE". */
 	if ((nl = memchr(p, '\n', len)) == NULL || end - nl < 3 ||
 	    nl[2] != '\n')
 		return;
-	if ((size_t)(nl - p) == strlen(cl->id) &&
-	    memcmp(p, cl->id, (size_t)(nl - p)) == 0)
-		return;		/* our own, delivered locally already */
-	if (r == NULL || r->nmembers == 0)
-		return;
+	own = (size_t)(nl - p) == strlen(cl->id) &&
+	    memcmp(p, cl->id, (size_t)(nl - p)) == 0;
 	kind = nl[1];
 	p = nl + 3;
+	if (kind == 'S') {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			return;
+		cluster_stream_id(p, (size_t)(nl - p), &ms, &seq);
+		p = nl + 1;
+		if (n != NULL)
+			cluster_stash(HTAB_ENTRY(n, struct cluster_sub, node),
+			    0, ms, seq, p, (size_t)(end - p));
+	}
+	if (own || r == NULL || r->nmembers == 0)
+		return;		/* ours went to our members already */
 	switch (kind) {
 	case 'S':
 		room_say(r, NULL, p, (size_t)(end - p));
@@ -363,7 +399,10 @@ cluster_deliver_room(struct cluster *cl, const char *lower, const char *p,
 	}
 }
 
-/* A private message for a nick on this node: "nicklower\nLINE". */
+/*
+ * A private message for a nick on this node, "nicklower\nLINE", or one
+ * of this node's join barriers, "\1N".
+ */
 static void
 cluster_deliver_private(struct cluster *cl, const char *p, size_t len)
 {
@@ -371,6 +410,10 @@ cluster_deliver_private(struct cluster *cl, const char *p, size_t len)
 	char		 nick[NAME_MAX_BYTES + 1];
 	struct user	*u;
 
+	if (len > 1 && p[0] == '\1') {	/* one of our join barriers */
+		cluster_req_barrier(cl, strtoul(p + 1, NULL, 10));
+		return;
+	}
 	if (nl == NULL || (size_t)(nl - p) > NAME_MAX_BYTES)
 		return;
 	memcpy(nick, p, (size_t)(nl - p));
