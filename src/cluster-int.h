@@ -30,8 +30,7 @@ struct cluster_held {
 	size_t			 nlines;
 	const char		**lines;	/* each owned */
 	size_t			*lens;
-	unsigned long long	 ms;		/* the history's newest id */
-	unsigned long long	 seq;
+	unsigned long long	 seq;		/* the join's place in order */
 };
 
 /* What a client waits for; owned by the cluster until its reply. */
@@ -44,13 +43,15 @@ struct cluster_req {
 #define CLUSTER_OP_NICK		2
 #define CLUSTER_OP_JOIN		3
 #define CLUSTER_OP_QUERY	4	/* who, rooms, msg: nothing to undo */
+#define CLUSTER_OP_TOPIC	5	/* applied here whatever the client */
 	int			 queued;	/* on a subscription's waiters */
 	char			 room[NAME_MAX_BYTES + 1];	/* lower */
 	char			 room_name[NAME_MAX_BYTES + 1];	/* as typed */
 	char			 nick[NAME_MAX_BYTES + 1];	/* as sent */
 	char			 asked[NAME_MAX_BYTES + 1];	/* for done */
-	char			*text;		/* /msg's line; owned */
+	char			*text;		/* /msg's or /topic's line; owned */
 	size_t			 text_len;
+	char			*topic;		/* /topic's text; owned */
 	struct cluster_held	*held;		/* a join's answer; owned */
 	unsigned long		 barrier;	/* the barrier it awaits */
 	struct cluster_sub	*sub;		/* a sent join: its room's */
@@ -136,16 +137,15 @@ void	cluster_req_send(struct cluster_req *);
 /* Hand a reply (NULL: link down) to the client, resume it, free req. */
 void	cluster_req_finish(struct cluster_req *, const redisReply *);
 /*
- * A chat line with stream id ms-seq reached this node's subscription to
- * sub: keep a copy for every join in flight there (only those holding
- * their answer, if held), to deliver after its history whatever the
- * history does not hold.
+ * A line numbered seq reached this node's subscription to sub: keep a
+ * copy for every join in flight there, to give the joiner after its
+ * history if it came after the join.  With held, the line is this
+ * node's own, said after those joins had their answer: only they keep
+ * it, always to be given.
  */
-void	cluster_stash(struct cluster_sub *, int held, unsigned long long ms,
-	    unsigned long long seq, const char *line, size_t len);
-/* Parse a stream id "ms-seq"; 0-0 for none. */
-void	cluster_stream_id(const char *, size_t, unsigned long long *ms,
-	    unsigned long long *seq);
+void	cluster_stash(struct cluster_sub *, int held, unsigned long long seq,
+	    int kind, const char *topic, size_t tlen, const char *line,
+	    size_t len);
 /* Barrier n came back on the subscribe link: finish its join. */
 void	cluster_req_barrier(struct cluster *, unsigned long n);
 /* Lower-case a name into dst (NAME_MAX_BYTES + 1 bytes). */

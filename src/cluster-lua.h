@@ -63,6 +63,7 @@
 "      lower)\n"							\
 "  end\n"								\
 "  redis.call('ZADD', P .. 'members:' .. lower, seq, id .. ' ' .. nick)\n"\
+"  return seq\n"							\
 "end\n"									\
 "local function claim(id, lower, nick, ttl)\n"				\
 "  local key = P .. 'nick:' .. lower\n"					\
@@ -123,24 +124,29 @@ CLUSTER_LUA_PRELUDE							\
 "return 1\n"
 
 /*
- * ARGV: id lower name nick history.  Returns the room's name, its live
- * member count (the joiner included), its topic ("" for none), its last
- * history lines, oldest first, and the stream id of the newest ("0-0").
+ * ARGV: id lower name nick history notice.  Enters the room and, in the
+ * same step, tells the room's other nodes (notice, then the room's name
+ * and CRLF).  Returns the room's name, its live member count (the joiner
+ * included), its topic ("" for none), its last history lines, oldest
+ * first, and the join's place in the order of everything said in rooms:
+ * lines published with a greater one came after it.
  */
 #define CLUSTER_LUA_JOIN						\
 CLUSTER_LUA_PRELUDE							\
 "local lower = ARGV[2]\n"						\
-"enter(ARGV[1], lower, ARGV[3], ARGV[4])\n"				\
+"local seq = enter(ARGV[1], lower, ARGV[3], ARGV[4])\n"			\
+"local name = redis.call('HGET', P .. 'rname', lower)\n"		\
+"redis.call('PUBLISH', P .. 'room:' .. lower, ARGV[1] .. '\\nN\\n' ..\n"	\
+"  seq .. '\\n\\n' .. ARGV[6] .. name .. '\\r\\n')\n"			\
 "local n = #members(lower)\n"						\
-"local h, last = {}, '0-0'\n"						\
+"local h = {}\n"							\
 "if tonumber(ARGV[5]) > 0 then\n"					\
 "  local rows = redis.call('XREVRANGE', P .. 'history:' .. lower,\n"	\
 "    '+', '-', 'COUNT', ARGV[5])\n"					\
 "  for i = #rows, 1, -1 do h[#h + 1] = rows[i][2][2] end\n"		\
-"  if #rows > 0 then last = rows[1][1] end\n"				\
 "end\n"									\
-"return { redis.call('HGET', P .. 'rname', lower), n,\n"		\
-"  redis.call('GET', P .. 'topic:' .. lower) or '', h, last }\n"
+"return { name, n, redis.call('GET', P .. 'topic:' .. lower) or '', h,\n"\
+"  seq }\n"
 
 /* ARGV: id lower nick.  The member leaves the room. */
 #define CLUSTER_LUA_PART						\
@@ -267,20 +273,23 @@ CLUSTER_LUA_PRELUDE							\
 "return out\n"
 
 /*
- * ARGV: lower history nodeid line.  A chat line: kept in the room's
- * history and published with its stream id in one step, so a joining
- * node can tell the lines its history holds from those it must deliver.
- * Small on purpose (no prelude): it runs for every line said.
+ * ARGV: lower id kind history topic line.  A line for a room's other
+ * nodes, numbered in the order of everything said in rooms (the number
+ * is returned); a chat line (kind S) also goes into the room's history,
+ * a topic (kind T) is stored.  Small on purpose (no prelude): it runs for
+ * every line said.
  */
-#define CLUSTER_LUA_SAY							\
-"local sid = '0-0'\n"							\
-"if tonumber(ARGV[2]) > 0 then\n"					\
-"  sid = redis.call('XADD', 'evchat:history:' .. ARGV[1], 'MAXLEN',\n"	\
-"    ARGV[2], '*', 'l', ARGV[4])\n"					\
+#define CLUSTER_LUA_LINE						\
+"local s = redis.call('INCR', 'evchat:seq')\n"				\
+"if ARGV[3] == 'S' and tonumber(ARGV[4]) > 0 then\n"			\
+"  redis.call('XADD', 'evchat:history:' .. ARGV[1], 'MAXLEN', ARGV[4],\n"\
+"    '*', 'l', ARGV[6])\n"						\
+"elseif ARGV[3] == 'T' then\n"						\
+"  redis.call('SET', 'evchat:topic:' .. ARGV[1], ARGV[5])\n"		\
 "end\n"									\
-"redis.call('PUBLISH', 'evchat:room:' .. ARGV[1],\n"			\
-"  ARGV[3] .. '\\nS\\n' .. sid .. '\\n' .. ARGV[4])\n"			\
-"return 1\n"
+"redis.call('PUBLISH', 'evchat:room:' .. ARGV[1], ARGV[2] .. '\\n' ..\n"	\
+"  ARGV[3] .. '\\n' .. s .. '\\n' .. ARGV[5] .. '\\n' .. ARGV[6])\n"	\
+"return s\n"
 
 /* ARGV: id.  The node shuts down: forget it now, not after the ttl. */
 #define CLUSTER_LUA_BYE							\

@@ -30,14 +30,16 @@
 #define CLUSTER_ROOMS_MAX	4096	/* rooms one /rooms reply may list */
 #define CLUSTER_STASH_MAX	1024	/* lines kept for one join in flight */
 
-/* One stashed line's header; the line follows it in the stash. */
+/* One stashed line's header; its topic, then the line, follow it. */
 struct cluster_stashed {
-	unsigned long long	ms;
 	unsigned long long	seq;
+	int			kind;
+	size_t			tlen;
 	size_t			len;
 };
 
 static void cluster_req_cb(redisAsyncContext *, void *, void *);
+static void cluster_topic_apply(struct cluster_req *, int);
 
 /* A request for client c; its input waits for the reply. */
 static struct cluster_req *
@@ -76,17 +78,19 @@ cluster_req_send(struct cluster_req *req)
 {
 	struct cluster		*cl = req->cl;
 	struct htab_node	*n;
-	char			 hist[24];
-	const char		*args[6];
+	char			 hist[24], notice[NAME_MAX_BYTES + 24];
+	const char		*args[7];
 
 	/* Only joins wait for a subscription before they are sent. */
 	snprintf(hist, sizeof hist, "%zu", cl->chat->history_max);
+	snprintf(notice, sizeof notice, "-!- %s joined #", req->nick);
 	args[0] = cl->id;
 	args[1] = req->room;
 	args[2] = req->room_name;
 	args[3] = req->nick;
 	args[4] = hist;
-	args[5] = NULL;
+	args[5] = notice;
+	args[6] = NULL;
 	if ((n = htab_find(&cl->subs, req->room)) != NULL) {
 		/* From now on, lines said there are kept for this join. */
 		req->sub = HTAB_ENTRY(n, struct cluster_sub, node);
@@ -96,11 +100,11 @@ cluster_req_send(struct cluster_req *req)
 }
 
 void
-cluster_stash(struct cluster_sub *s, int held, unsigned long long ms,
-    unsigned long long seq, const char *line, size_t len)
+cluster_stash(struct cluster_sub *s, int held, unsigned long long seq,
+    int kind, const char *topic, size_t tlen, const char *line, size_t len)
 {
 	struct cluster_req	*req;
-	struct cluster_stashed	 h = { ms, seq, len };
+	struct cluster_stashed	 h = { seq, kind, tlen, len };
 
 	TAILQ_FOREACH(req, &s->joining, jentry) {
 		if (req->c == NULL || req->nstash == CLUSTER_STASH_MAX ||
@@ -109,37 +113,42 @@ cluster_stash(struct cluster_sub *s, int held, unsigned long long ms,
 		if (req->stash[held] == NULL)
 			req->stash[held] = evbuffer_new();
 		evbuffer_add(req->stash[held], &h, sizeof h);
+		evbuffer_add(req->stash[held], topic, tlen);
 		evbuffer_add(req->stash[held], line, len);
 		req->nstash++;
 	}
 }
 
 /*
- * The joiner has its history up to stream id ms-seq: send it the lines
- * said since, that it was not yet a member to receive.  Lines said later
- * reach it as a member: the barrier came after every earlier one.
+ * The joiner is in: give it the lines kept for it that came after its
+ * join (seq), those that came back first, then this node's own said
+ * after the answer.  Lines said later reach it as a member: the barrier
+ * came after every earlier one.
  */
 static void
 cluster_req_unstash(struct cluster_req *req, struct client *c,
-    unsigned long long ms, unsigned long long seq)
+    unsigned long long seq)
 {
+	struct room		*r = room_of(&c->user);
 	struct cluster_stashed	 h;
 	struct evbuffer		*b;
-	char			*line;
+	char			*p;
 	int			 i;
 
-	if (c->user.ms == NULL)
+	if (r == NULL)
 		return;
-	/* What came back, all said before our own after the answer. */
 	for (i = 0; i < 2; i++) {
 		if ((b = req->stash[i]) == NULL)
 			continue;
 		while (evbuffer_remove(b, &h, sizeof h) == sizeof h) {
-			line = (char *)evbuffer_pullup(b, (ev_ssize_t)h.len);
-			if (line != NULL && ((h.ms | h.seq) == 0 ||
-			    h.ms > ms || (h.ms == ms && h.seq > seq)))
-				user_send(&c->user, line, h.len);
-			evbuffer_drain(b, h.len);
+			p = (char *)evbuffer_pullup(b,
+			    (ev_ssize_t)(h.tlen + h.len));
+			if (p != NULL && (i == 1 || h.seq > seq)) {
+				if (h.kind == CLUSTER_TOPIC)
+					room_set_topic(r, p, h.tlen);
+				user_send(&c->user, p + h.tlen, h.len);
+			}
+			evbuffer_drain(b, h.tlen + h.len);
 		}
 	}
 }
@@ -261,6 +270,7 @@ cluster_parse(struct cluster_req *req, const redisReply *r,
 	switch (req->op) {
 	case CLUSTER_OP_GUEST:
 	case CLUSTER_OP_NICK:
+	case CLUSTER_OP_TOPIC:
 		if (r->type != REDIS_REPLY_INTEGER)
 			return -1;
 		res->n = r->integer;
@@ -271,7 +281,7 @@ cluster_parse(struct cluster_req *req, const redisReply *r,
 		    !cluster_is(r, 1, REDIS_REPLY_INTEGER) ||
 		    !cluster_is(r, 2, REDIS_REPLY_STRING) ||
 		    !cluster_is(r, 3, REDIS_REPLY_ARRAY) ||
-		    !cluster_is(r, 4, REDIS_REPLY_STRING))
+		    !cluster_is(r, 4, REDIS_REPLY_INTEGER))
 			return -1;
 		res->name = r->element[0]->str;
 		res->n = r->element[1]->integer;
@@ -368,7 +378,7 @@ cluster_req_hold(struct cluster_req *req, const struct cluster_result *res,
 		h->lines[i] = xmemdup(res->items[i], res->lens[i]);
 		h->lens[i] = res->lens[i];
 	}
-	cluster_stream_id(last->str, last->len, &h->ms, &h->seq);
+	h->seq = (unsigned long long)last->integer;
 	req->queued = 1;	/* a dropped link fails it like any waiter */
 	TAILQ_INSERT_TAIL(&cl->waiting, req, wentry);
 	return 0;
@@ -399,13 +409,16 @@ cluster_req_complete(struct cluster_req *req, const struct cluster_result *res)
 		c->req = NULL;
 		c = NULL;
 	}
+	if (req->op == CLUSTER_OP_TOPIC)
+		cluster_topic_apply(req, res != NULL);
 	if (c == NULL)
 		cluster_req_undo(req, res);
 	else {
 		c->req = NULL;
-		req->done(c, res, req->asked);
+		if (req->done != NULL)
+			req->done(c, res, req->asked);
 		if (res != NULL && h != NULL)
-			cluster_req_unstash(req, c, h->ms, h->seq);
+			cluster_req_unstash(req, c, h->seq);
 		if (c->req == NULL)
 			client_resume(c);
 	}
@@ -413,6 +426,7 @@ cluster_req_complete(struct cluster_req *req, const struct cluster_result *res)
 		cluster_req_unwant(cl, req->room);
 	cluster_held_free(h);
 	free(req->text);
+	free(req->topic);
 	if (req->stash[0] != NULL)
 		evbuffer_free(req->stash[0]);
 	if (req->stash[1] != NULL)
@@ -622,79 +636,99 @@ cluster_msg(struct cluster *cl, struct client *c, const char *nick,
 	event_active(cl->kick_ev, EV_TIMEOUT, 0);
 }
 
-/* Send a command whose reply nobody needs. */
-static void
-cluster_send(struct cluster *cl, int argc, const char **argv,
-    const size_t *lens)
+/* Send a room's line through the LINE script; its reply goes to cb. */
+static int
+cluster_line(struct cluster *cl, redisCallbackFn *cb, void *arg,
+    const char *lower, int kind, const char *topic, const char *line,
+    size_t len)
 {
-	cluster_command(cl, NULL, NULL, argc, argv, lens);
+	char		 hist[24], k[2] = { (char)kind, '\0' };
+	const char	*argv[9];
+	size_t		 lens[9];
+	int		 i;
+
+	snprintf(hist, sizeof hist, "%zu", cl->chat->history_max);
+	argv[0] = "EVAL";
+	argv[1] = CLUSTER_LUA_LINE;
+	argv[2] = "0";
+	argv[3] = lower;
+	argv[4] = cl->id;
+	argv[5] = k;
+	argv[6] = hist;
+	argv[7] = topic;
+	argv[8] = line;
+	for (i = 0; i < 8; i++)
+		lens[i] = strlen(argv[i]);
+	lens[8] = len;
+	return cluster_command(cl, cb, arg, 9, argv, lens);
+}
+
+/*
+ * This node said a line to its members in room r: a join there that has
+ * its answer but awaits its barrier missed it (not a member yet), and
+ * the line's echo comes after the barrier, so keep it for the joiner.
+ */
+static void
+cluster_stash_own(struct cluster *cl, const struct room *r, int kind,
+    const char *topic, const char *line, size_t len)
+{
+	char			 lower[NAME_MAX_BYTES + 1];
+	struct htab_node	*n;
+
+	cluster_fold(lower, r->name);
+	if ((n = htab_find(&cl->subs, lower)) != NULL)
+		cluster_stash(HTAB_ENTRY(n, struct cluster_sub, node), 1,
+		    ULLONG_MAX, kind, topic, strlen(topic), line, len);
 }
 
 void
 cluster_publish(struct cluster *cl, const struct room *r,
     enum cluster_kind kind, const char *line, size_t len)
 {
-	char		 lower[NAME_MAX_BYTES + 1], key[64], hist[24], *p;
-	const char	*argv[7], *topic = r->topic != NULL ? r->topic : "";
-	struct htab_node *hn;
-	size_t		 lens[7], n, tlen = strlen(topic);
-	int		 i;
+	char	lower[NAME_MAX_BYTES + 1];
 
 	if (!cluster_up(cl))
 		return;
+	cluster_stash_own(cl, r, kind, "", line, len);
 	cluster_fold(lower, r->name);
-	if (kind == CLUSTER_SAY) {
-		/*
-		 * A join here that has its answer but awaits its barrier
-		 * missed this line (not a member yet), and its echo comes
-		 * after the barrier: keep it for the joiner now.
-		 */
-		if ((hn = htab_find(&cl->subs, lower)) != NULL)
-			cluster_stash(HTAB_ENTRY(hn, struct cluster_sub, node),
-			    1, ULLONG_MAX, 0, line, len);
-		snprintf(hist, sizeof hist, "%zu", cl->chat->history_max);
-		argv[0] = "EVAL";
-		argv[1] = CLUSTER_LUA_SAY;
-		argv[2] = "0";
-		argv[3] = lower;
-		argv[4] = hist;
-		argv[5] = cl->id;
-		argv[6] = line;
-		for (i = 0; i < 6; i++)
-			lens[i] = strlen(argv[i]);
-		lens[6] = len;
-		cluster_send(cl, 7, argv, lens);
+	cluster_line(cl, NULL, NULL, lower, kind, "", line, len);
+}
+
+/*
+ * Redis has the topic (stored): set it here and tell this node's members,
+ * the setter included.  If the link went first, this node alone.
+ */
+static void
+cluster_topic_apply(struct cluster_req *req, int stored)
+{
+	struct room	*r = chat_find_room(req->cl->chat, req->room);
+
+	if (r == NULL)
 		return;
-	}
-	if (kind == CLUSTER_TOPIC) {
-		snprintf(key, sizeof key, "evchat:topic:%s", lower);
-		argv[0] = "SET";
-		argv[1] = key;
-		argv[2] = topic;
-		for (i = 0; i < 3; i++)
-			lens[i] = strlen(argv[i]);
-		cluster_send(cl, 3, argv, lens);
-	}
-	/* "ID\nK\n", for a topic "TOPIC\n", then the line. */
-	p = xmalloc(strlen(cl->id) + tlen + len + 8);
-	n = (size_t)sprintf(p, "%s\n%c\n", cl->id,
-	    kind == CLUSTER_TOPIC ? 'T' : 'N');
-	if (kind == CLUSTER_TOPIC) {
-		memcpy(p + n, topic, tlen);
-		n += tlen;
-		p[n++] = '\n';
-	}
-	memcpy(p + n, line, len);
-	n += len;
-	snprintf(key, sizeof key, "evchat:room:%s", lower);
-	argv[0] = "PUBLISH";
-	argv[1] = key;
-	argv[2] = p;
-	lens[0] = 7;
-	lens[1] = strlen(key);
-	lens[2] = n;
-	cluster_send(cl, 3, argv, lens);
-	free(p);
+	room_set_topic(r, req->topic, strlen(req->topic));
+	room_broadcast(r, NULL, req->text, req->text_len);
+	if (stored)
+		cluster_stash_own(req->cl, r, CLUSTER_TOPIC, req->topic,
+		    req->text, req->text_len);
+}
+
+void
+cluster_topic(struct cluster *cl, struct client *c, const char *topic,
+    const char *line, size_t len, cluster_done_fn *done)
+{
+	struct cluster_req	*req = cluster_req_new(cl, c, CLUSTER_OP_TOPIC,
+				    done);
+
+	cluster_fold(req->room, c->user.ms->room->name);
+	req->topic = xstrdup(topic);
+	req->text = xmemdup(line, len);
+	req->text_len = len;
+	if (cluster_line(cl, cluster_req_cb, req, req->room, CLUSTER_TOPIC,
+	    topic, line, len) == 0)
+		return;
+	req->queued = 1;
+	TAILQ_INSERT_TAIL(&cl->waiting, req, wentry);
+	event_active(cl->kick_ev, EV_TIMEOUT, 0);
 }
 
 void

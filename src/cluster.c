@@ -332,26 +332,11 @@ cluster_sub_confirmed(struct cluster *cl, const char *lower, int subscribed)
 	cluster_sub_check(cl, s);
 }
 
-void
-cluster_stream_id(const char *p, size_t len, unsigned long long *ms,
-    unsigned long long *seq)
-{
-	char	buf[48], *dash;
-
-	*ms = *seq = 0;
-	if (len >= sizeof buf)
-		return;
-	memcpy(buf, p, len);
-	buf[len] = '\0';
-	*ms = strtoull(buf, &dash, 10);
-	if (*dash == '-')
-		*seq = strtoull(dash + 1, NULL, 10);
-}
-
 /*
- * A line published to a room this node is subscribed to: "ID\nK\n"
- * then the line; a chat line has its stream id first ("SID\nLINE"), a
- * topic change its topic ("TOPIC\nLINE").
+ * A line published to a room this node is subscribed to:
+ * "ID\nK\nSEQ\nTOPIC\nLINE", the topic empty but for kind T.  Kept for
+ * the joins in flight there; delivered to this node's members unless it
+ * is this node's own, which they had at once.
  */
 static void
 cluster_deliver_room(struct cluster *cl, const char *lower, const char *p,
@@ -359,42 +344,41 @@ cluster_deliver_room(struct cluster *cl, const char *lower, const char *p,
 {
 	struct room		*r = chat_find_room(cl->chat, lower);
 	struct htab_node	*n = htab_find(&cl->subs, lower);
-	const char		*nl, *end = p + len;
-	unsigned long long	 ms, seq;
-	int			 own;
-	char			 kind;
+	const char		*f[4], *end = p + len, *line, *nl;
+	size_t			 flen[4], i, llen;
+	unsigned long long	 seq;
+	char			 num[24];
 
-	if ((nl = memchr(p, '\n', len)) == NULL || end - nl < 3 ||
-	    nl[2] != '\n')
-		return;
-	own = (size_t)(nl - p) == strlen(cl->id) &&
-	    memcmp(p, cl->id, (size_t)(nl - p)) == 0;
-	kind = nl[1];
-	p = nl + 3;
-	if (kind == 'S') {
+	for (i = 0; i < 4; i++) {	/* id, kind, seq, topic */
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			return;
-		cluster_stream_id(p, (size_t)(nl - p), &ms, &seq);
+		f[i] = p;
+		flen[i] = (size_t)(nl - p);
 		p = nl + 1;
-		if (n != NULL)
-			cluster_stash(HTAB_ENTRY(n, struct cluster_sub, node),
-			    0, ms, seq, p, (size_t)(end - p));
 	}
-	if (own || r == NULL || r->nmembers == 0)
+	line = p;
+	llen = (size_t)(end - line);
+	if (flen[1] != 1 || flen[2] >= sizeof num)
+		return;
+	memcpy(num, f[2], flen[2]);
+	num[flen[2]] = '\0';
+	seq = strtoull(num, NULL, 10);
+	if (n != NULL)
+		cluster_stash(HTAB_ENTRY(n, struct cluster_sub, node), 0, seq,
+		    f[1][0], f[3], flen[3], line, llen);
+	if ((flen[0] == strlen(cl->id) && memcmp(f[0], cl->id, flen[0]) == 0) ||
+	    r == NULL || r->nmembers == 0)
 		return;		/* ours went to our members already */
-	switch (kind) {
-	case 'S':
-		room_say(r, NULL, p, (size_t)(end - p));
+	switch (f[1][0]) {
+	case CLUSTER_SAY:
+		room_say(r, NULL, line, llen);
 		break;
-	case 'T':
-		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
-			return;
-		room_set_topic(r, p, (size_t)(nl - p));
-		p = nl + 1;
-		room_broadcast(r, NULL, p, (size_t)(end - p));
+	case CLUSTER_TOPIC:
+		room_set_topic(r, f[3], flen[3]);
+		room_broadcast(r, NULL, line, llen);
 		break;
 	default:
-		room_broadcast(r, NULL, p, (size_t)(end - p));
+		room_broadcast(r, NULL, line, llen);
 		break;
 	}
 }

@@ -68,12 +68,19 @@ void	cluster_who(struct cluster *, struct client *, const char *room,
 void	cluster_rooms(struct cluster *, struct client *, cluster_done_fn *);
 void	cluster_msg(struct cluster *, struct client *, const char *nick,
 	    const char *line, size_t len, cluster_done_fn *);
+/*
+ * Set the topic of the client's room everywhere; once Redis has it (or
+ * the link is gone) the cluster sets it here and sends line to this
+ * node's members, setter included.  done may be NULL.
+ */
+void	cluster_topic(struct cluster *, struct client *, const char *topic,
+	    const char *line, size_t len, cluster_done_fn *);
 
 /* What a published line is, for the nodes that receive it. */
 enum cluster_kind {
-	CLUSTER_NOTICE,		/* joins, departures, nick changes */
-	CLUSTER_SAY,		/* chat and actions: kept in history */
-	CLUSTER_TOPIC		/* a topic change */
+	CLUSTER_NOTICE = 'N',	/* departures, nick changes */
+	CLUSTER_SAY = 'S',	/* chat and actions: kept in history */
+	CLUSTER_TOPIC = 'T'	/* a topic change */
 };
 
 /* Fire and forget: tell the other nodes; dropped while the link is down. */

@@ -185,10 +185,11 @@ cmd_cluster_publish(struct client *c, struct room *r, int say,
 }
 
 void
-cmd_cluster_topic(struct client *c, struct room *r, const char *line,
+cmd_cluster_topic(struct client *c, const char *topic, const char *line,
     size_t len)
 {
-	cluster_publish(c->pool->cluster, r, CLUSTER_TOPIC, line, len);
+	/* The cluster sets it here too, even if the link goes meanwhile. */
+	cluster_topic(c->pool->cluster, c, topic, line, len, NULL);
 }
 
 void

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,11 +64,10 @@ cmd_arrive(struct client *c, struct room *r, size_t n,
 	if (r->topic != NULL)
 		client_printf(c, "-!- topic for #%s: %s", r->name, r->topic);
 	cmd_send_history(c, r, lines, lens, nlines);
+	/* In cluster mode the join itself told the other nodes. */
 	len = snprintf(line, sizeof line, "-!- %s joined #%s\r\n", u->nick,
 	    r->name);
 	room_broadcast(r, u, line, (size_t)len);
-	if (CMD_CLUSTER(c))
-		cmd_cluster_publish(c, r, 0, line, (size_t)len);
 }
 
 void
@@ -253,10 +253,22 @@ cmd_topic(struct client *c, struct cmd_args *args)
 		cmd_usage(c, args->cmd);
 		return;
 	}
-	room_set_topic(r, text, len);
+	text = xmemdup(text, len);	/* cmd_format reuses the buffers */
 	line = cmd_format("-!- %s set the topic: %s\r\n", &len,
-	    c->user.nick, r->topic);
+	    c->user.nick, text);
+	if (CMD_CLUSTER(c))	/* answered once Redis has it */
+		cmd_cluster_topic(c, text, line, len);
+	else
+		cmd_set_topic(c, text, line, len);
+	free((void *)(uintptr_t)text);
+}
+
+void
+cmd_set_topic(struct client *c, const char *text, const char *line,
+    size_t len)
+{
+	struct room	*r = room_of(&c->user);
+
+	room_set_topic(r, text, strlen(text));
 	room_broadcast(r, NULL, line, len);
-	if (CMD_CLUSTER(c))
-		cmd_cluster_topic(c, r, line, len);
 }

@@ -83,6 +83,9 @@ void	cmd_arrive(struct client *, struct room *, size_t n,
 /* One /who answer: the nicks of a room, wrapped. */
 void	cmd_who_list(struct client *, const char *room, size_t n,
 	    const char *const *nicks);
+/* Set the topic of the client's room here and tell its members. */
+void	cmd_set_topic(struct client *, const char *topic, const char *line,
+	    size_t len);
 /* /who ROOM and /rooms as this node knows them. */
 void	cmd_who_local(struct client *, const char *room);
 void	cmd_rooms_local(struct client *);
@@ -111,8 +114,8 @@ void	cmd_cluster_msg(struct client *, const char *nick, const char *line,
 /* Fire and forget: a line for the room's members on other nodes. */
 void	cmd_cluster_publish(struct client *, struct room *, int say,
 	    const char *line, size_t len);
-void	cmd_cluster_topic(struct client *, struct room *, const char *line,
-	    size_t len);
+void	cmd_cluster_topic(struct client *, const char *topic,
+	    const char *line, size_t len);
 void	cmd_cluster_part(struct client *, const char *room);
 void	cmd_cluster_leave(struct client *);
 
