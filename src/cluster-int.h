@@ -55,10 +55,12 @@ struct cluster_req {
 	struct cluster_held	*held;		/* a join's answer; owned */
 	unsigned long		 barrier;	/* the barrier it awaits */
 	struct cluster_sub	*sub;		/* a sent join: its room's */
+	size_t			 stash_bytes;
+	int			 overflow;	/* the stash was full: say so */
+	unsigned long		 upto;		/* /topic: barriers sent before */
 	struct evbuffer		*stash[2];	/* lines said meanwhile, as they
 						   came back, then our own said
 						   after the answer; owned */
-	size_t			 nstash;
 	TAILQ_ENTRY(cluster_req) jentry;	/* in sub->joining when sent */
 	TAILQ_ENTRY(cluster_req) entry;		/* in a sub's waiters */
 	TAILQ_ENTRY(cluster_req) wentry;	/* in cluster.waiting */
@@ -107,6 +109,7 @@ struct cluster {
 	struct event		*kick_ev;	/* a request could not be sent */
 	struct event		*tick_ev;	/* refresh, and its deadline */
 	int			 refresh_out;	/* a refresh awaits its reply */
+	int			 heartbeat_out;	/* a heartbeat is on its way */
 	int			 slow_ticks;	/* ticks spent connecting */
 	unsigned long		 barrier_seq;	/* the last barrier sent */
 	unsigned		 ticks;		/* ticks while up */
@@ -140,12 +143,13 @@ void	cluster_req_finish(struct cluster_req *, const redisReply *);
  * A line numbered seq reached this node's subscription to sub: keep a
  * copy for every join in flight there, to give the joiner after its
  * history if it came after the join.  With held, the line is this
- * node's own, said after those joins had their answer: only they keep
- * it, always to be given.
+ * node's own, told to its members now: the joins whose barrier went out
+ * before it was sent (barrier upto at the latest) missed it and will not
+ * see its echo, so they keep it, always to be given.
  */
-void	cluster_stash(struct cluster_sub *, int held, unsigned long long seq,
-	    int kind, const char *topic, size_t tlen, const char *line,
-	    size_t len);
+void	cluster_stash(struct cluster_sub *, int held, unsigned long upto,
+	    unsigned long long seq, int kind, const char *topic, size_t tlen,
+	    const char *line, size_t len);
 /* Barrier n came back on the subscribe link: finish its join. */
 void	cluster_req_barrier(struct cluster *, unsigned long n);
 /* Lower-case a name into dst (NAME_MAX_BYTES + 1 bytes). */

@@ -136,8 +136,8 @@ CLUSTER_LUA_PRELUDE							\
 "local lower = ARGV[2]\n"						\
 "local seq = enter(ARGV[1], lower, ARGV[3], ARGV[4])\n"			\
 "local name = redis.call('HGET', P .. 'rname', lower)\n"		\
-"redis.call('PUBLISH', P .. 'room:' .. lower, ARGV[1] .. '\\nN\\n' ..\n"	\
-"  seq .. '\\n\\n' .. ARGV[6] .. name .. '\\r\\n')\n"			\
+"redis.call('PUBLISH', P .. 'room:' .. lower, ARGV[1] .. '\\nJ\\n' ..\n"	\
+"  string.format('%d', seq) .. '\\n\\n' .. ARGV[6] .. name .. '\\r\\n')\n"\
 "local n = #members(lower)\n"						\
 "local h = {}\n"							\
 "if tonumber(ARGV[5]) > 0 then\n"					\
@@ -288,7 +288,8 @@ CLUSTER_LUA_PRELUDE							\
 "  redis.call('SET', 'evchat:topic:' .. ARGV[1], ARGV[5])\n"		\
 "end\n"									\
 "redis.call('PUBLISH', 'evchat:room:' .. ARGV[1], ARGV[2] .. '\\n' ..\n"	\
-"  ARGV[3] .. '\\n' .. s .. '\\n' .. ARGV[5] .. '\\n' .. ARGV[6])\n"	\
+"  ARGV[3] .. '\\n' .. string.format('%d', s) .. '\\n' .. ARGV[5] ..\n"	\
+"  '\\n' .. ARGV[6])\n"							\
 "return s\n"
 
 /* ARGV: id.  The node shuts down: forget it now, not after the ttl. */

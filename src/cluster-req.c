@@ -28,7 +28,7 @@
 #include "xmalloc.h"
 
 #define CLUSTER_ROOMS_MAX	4096	/* rooms one /rooms reply may list */
-#define CLUSTER_STASH_MAX	1024	/* lines kept for one join in flight */
+#define CLUSTER_STASH_BYTES	(1024 * 1024)	/* kept for one join in flight */
 
 /* One stashed line's header; its topic, then the line, follow it. */
 struct cluster_stashed {
@@ -39,7 +39,10 @@ struct cluster_stashed {
 };
 
 static void cluster_req_cb(redisAsyncContext *, void *, void *);
-static void cluster_topic_apply(struct cluster_req *, int);
+static void cluster_topic_apply(struct cluster_req *,
+    const struct cluster_result *);
+static int cluster_line(struct cluster *, redisCallbackFn *, void *,
+    const char *, int, const char *, const char *, size_t);
 
 /* A request for client c; its input waits for the reply. */
 static struct cluster_req *
@@ -100,22 +103,29 @@ cluster_req_send(struct cluster_req *req)
 }
 
 void
-cluster_stash(struct cluster_sub *s, int held, unsigned long long seq,
-    int kind, const char *topic, size_t tlen, const char *line, size_t len)
+cluster_stash(struct cluster_sub *s, int held, unsigned long upto,
+    unsigned long long seq, int kind, const char *topic, size_t tlen,
+    const char *line, size_t len)
 {
 	struct cluster_req	*req;
 	struct cluster_stashed	 h = { seq, kind, tlen, len };
 
 	TAILQ_FOREACH(req, &s->joining, jentry) {
-		if (req->c == NULL || req->nstash == CLUSTER_STASH_MAX ||
-		    (held && req->held == NULL))
+		if (req->c == NULL)
 			continue;
+		if (held ? req->held == NULL || req->barrier > upto :
+		    req->held != NULL && seq <= req->held->seq)
+			continue;	/* not missed, or older than the join */
+		if (req->stash_bytes + tlen + len > CLUSTER_STASH_BYTES) {
+			req->overflow = 1;
+			continue;
+		}
 		if (req->stash[held] == NULL)
 			req->stash[held] = evbuffer_new();
 		evbuffer_add(req->stash[held], &h, sizeof h);
 		evbuffer_add(req->stash[held], topic, tlen);
 		evbuffer_add(req->stash[held], line, len);
-		req->nstash++;
+		req->stash_bytes += tlen + len;
 	}
 }
 
@@ -145,12 +155,16 @@ cluster_req_unstash(struct cluster_req *req, struct client *c,
 			    (ev_ssize_t)(h.tlen + h.len));
 			if (p != NULL && (i == 1 || h.seq > seq)) {
 				if (h.kind == CLUSTER_TOPIC)
-					room_set_topic(r, p, h.tlen);
+					cluster_set_topic(r, h.seq, p, h.tlen);
 				user_send(&c->user, p + h.tlen, h.len);
 			}
 			evbuffer_drain(b, h.tlen + h.len);
 		}
 	}
+	if (req->overflow)
+		client_printf(c, "-!- error: more was said in #%s while you "
+		    "joined than could be kept; some of it is missing",
+		    r->name);
 }
 
 /* Give back what a request of a client now gone took in Redis. */
@@ -159,10 +173,11 @@ cluster_req_undo(struct cluster_req *req, const struct cluster_result *res)
 {
 	struct cluster	*cl = req->cl;
 	char		 nick[NAME_MAX_BYTES + 1], lower[NAME_MAX_BYTES + 1];
+	char		 notice[NAME_MAX_BYTES * 2 + 16];
 	const char	*args[5];
 
-	if (res == NULL || !cluster_up(cl))
-		return;
+	if (res == NULL || cl->cmd == NULL)
+		return;		/* nothing taken, or Redis forgets it anyway */
 	args[0] = cl->id;
 	switch (req->op) {
 	case CLUSTER_OP_GUEST:
@@ -179,7 +194,11 @@ cluster_req_undo(struct cluster_req *req, const struct cluster_result *res)
 		args[4] = NULL;
 		cluster_eval(cl, NULL, NULL, CLUSTER_LUA_LEAVE, args);
 		return;
-	case CLUSTER_OP_JOIN:		/* the place in the room */
+	case CLUSTER_OP_JOIN:		/* the place, and the notice, taken back */
+		snprintf(notice, sizeof notice, "-!- %s left #%s\r\n",
+		    req->nick, res->name);
+		cluster_line(cl, NULL, NULL, req->room, CLUSTER_NOTICE, "",
+		    notice, strlen(notice));
 		args[1] = req->room;
 		args[2] = req->nick;
 		args[3] = NULL;
@@ -286,6 +305,7 @@ cluster_parse(struct cluster_req *req, const redisReply *r,
 		res->name = r->element[0]->str;
 		res->n = r->element[1]->integer;
 		res->topic = r->element[2]->str;
+		res->seq = (unsigned long long)r->element[4]->integer;
 		cluster_items(res, r->element[3]);
 		return 0;
 	default:
@@ -350,8 +370,7 @@ cluster_held_free(struct cluster_held *h)
  * the subscribe link.  Returns -1 if it cannot be sent.
  */
 static int
-cluster_req_hold(struct cluster_req *req, const struct cluster_result *res,
-    const redisReply *last)
+cluster_req_hold(struct cluster_req *req, const struct cluster_result *res)
 {
 	struct cluster		*cl = req->cl;
 	struct cluster_held	*h;
@@ -378,7 +397,7 @@ cluster_req_hold(struct cluster_req *req, const struct cluster_result *res,
 		h->lines[i] = xmemdup(res->items[i], res->lens[i]);
 		h->lens[i] = res->lens[i];
 	}
-	h->seq = (unsigned long long)last->integer;
+	h->seq = res->seq;
 	req->queued = 1;	/* a dropped link fails it like any waiter */
 	TAILQ_INSERT_TAIL(&cl->waiting, req, wentry);
 	return 0;
@@ -410,7 +429,7 @@ cluster_req_complete(struct cluster_req *req, const struct cluster_result *res)
 		c = NULL;
 	}
 	if (req->op == CLUSTER_OP_TOPIC)
-		cluster_topic_apply(req, res != NULL);
+		cluster_topic_apply(req, res);
 	if (c == NULL)
 		cluster_req_undo(req, res);
 	else {
@@ -445,6 +464,7 @@ cluster_held_result(const struct cluster_held *h, struct cluster_result *res)
 	res->nitems = h->nlines;
 	res->items = h->lines;
 	res->lens = h->lens;
+	res->seq = h->seq;
 }
 
 void
@@ -483,7 +503,7 @@ cluster_req_finish(struct cluster_req *req, const redisReply *r)
 		res.text_len = req->text_len;
 	}
 	if (!(ok && req->op == CLUSTER_OP_JOIN && req->c != NULL &&
-	    cluster_req_hold(req, &res, r->element[4]) == 0))
+	    cluster_req_hold(req, &res) == 0))
 		cluster_req_complete(req, ok ? &res : NULL);
 	if (ok) {
 		free(res.items);
@@ -678,7 +698,8 @@ cluster_stash_own(struct cluster *cl, const struct room *r, int kind,
 	cluster_fold(lower, r->name);
 	if ((n = htab_find(&cl->subs, lower)) != NULL)
 		cluster_stash(HTAB_ENTRY(n, struct cluster_sub, node), 1,
-		    ULLONG_MAX, kind, topic, strlen(topic), line, len);
+		    cl->barrier_seq, ULLONG_MAX, kind, topic, strlen(topic),
+		    line, len);
 }
 
 void
@@ -695,21 +716,31 @@ cluster_publish(struct cluster *cl, const struct room *r,
 }
 
 /*
- * Redis has the topic (stored): set it here and tell this node's members,
- * the setter included.  If the link went first, this node alone.
+ * Redis has the topic (res says where it stands in the order of what is
+ * said): set it here, unless a newer one came first, and tell this
+ * node's members, the setter included.  If the link went first (res is
+ * NULL), this node alone.
  */
 static void
-cluster_topic_apply(struct cluster_req *req, int stored)
+cluster_topic_apply(struct cluster_req *req, const struct cluster_result *res)
 {
 	struct room	*r = chat_find_room(req->cl->chat, req->room);
+	struct htab_node *n;
 
 	if (r == NULL)
 		return;
-	room_set_topic(r, req->topic, strlen(req->topic));
+	if (res == NULL) {
+		room_set_topic(r, req->topic, strlen(req->topic));
+		room_broadcast(r, NULL, req->text, req->text_len);
+		return;
+	}
+	cluster_set_topic(r, (unsigned long long)res->n, req->topic,
+	    strlen(req->topic));
 	room_broadcast(r, NULL, req->text, req->text_len);
-	if (stored)
-		cluster_stash_own(req->cl, r, CLUSTER_TOPIC, req->topic,
-		    req->text, req->text_len);
+	if ((n = htab_find(&req->cl->subs, req->room)) != NULL)
+		cluster_stash(HTAB_ENTRY(n, struct cluster_sub, node), 1,
+		    req->upto, (unsigned long long)res->n, CLUSTER_TOPIC,
+		    req->topic, strlen(req->topic), req->text, req->text_len);
 }
 
 void
@@ -720,6 +751,7 @@ cluster_topic(struct cluster *cl, struct client *c, const char *topic,
 				    done);
 
 	cluster_fold(req->room, c->user.ms->room->name);
+	req->upto = cl->barrier_seq;	/* joins that will not see the echo */
 	req->topic = xstrdup(topic);
 	req->text = xmemdup(line, len);
 	req->text_len = len;
@@ -753,7 +785,7 @@ cluster_release(struct cluster *cl, const char *nick)
 	char		 lower[NAME_MAX_BYTES + 1];
 	const char	*args[5];
 
-	if (!cluster_up(cl))
+	if (cl == NULL || cl->cmd == NULL)
 		return;
 	cluster_fold(lower, nick);
 	args[0] = cl->id;

@@ -130,6 +130,7 @@ cluster_drop(struct cluster *cl)
 		redisAsyncFree(sub);
 	cl->nconnected = 0;
 	cl->refresh_out = 0;
+	cl->heartbeat_out = 0;
 	cluster_subs_clear(cl);
 	cluster_fail_waiters(cl);
 }
@@ -348,6 +349,7 @@ cluster_deliver_room(struct cluster *cl, const char *lower, const char *p,
 	size_t			 flen[4], i, llen;
 	unsigned long long	 seq;
 	char			 num[24];
+	int			 own;
 
 	for (i = 0; i < 4; i++) {	/* id, kind, seq, topic */
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
@@ -363,18 +365,22 @@ cluster_deliver_room(struct cluster *cl, const char *lower, const char *p,
 	memcpy(num, f[2], flen[2]);
 	num[flen[2]] = '\0';
 	seq = strtoull(num, NULL, 10);
-	if (n != NULL)
-		cluster_stash(HTAB_ENTRY(n, struct cluster_sub, node), 0, seq,
-		    f[1][0], f[3], flen[3], line, llen);
-	if ((flen[0] == strlen(cl->id) && memcmp(f[0], cl->id, flen[0]) == 0) ||
-	    r == NULL || r->nmembers == 0)
+	own = flen[0] == strlen(cl->id) && memcmp(f[0], cl->id, flen[0]) == 0;
+	/*
+	 * Our own join notices are not kept: the joiner's node tells its
+	 * members when the join is done, in the order of the joins.
+	 */
+	if (n != NULL && !(own && f[1][0] == CLUSTER_JOIN))
+		cluster_stash(HTAB_ENTRY(n, struct cluster_sub, node), 0, 0,
+		    seq, f[1][0], f[3], flen[3], line, llen);
+	if (own || r == NULL || r->nmembers == 0)
 		return;		/* ours went to our members already */
 	switch (f[1][0]) {
 	case CLUSTER_SAY:
 		room_say(r, NULL, line, llen);
 		break;
 	case CLUSTER_TOPIC:
-		room_set_topic(r, f[3], flen[3]);
+		cluster_set_topic(r, seq, f[3], flen[3]);
 		room_broadcast(r, NULL, line, llen);
 		break;
 	default:
@@ -383,9 +389,19 @@ cluster_deliver_room(struct cluster *cl, const char *lower, const char *p,
 	}
 }
 
+void
+cluster_set_topic(struct room *r, unsigned long long seq, const char *topic,
+    size_t len)
+{
+	if (seq <= r->topic_seq)
+		return;		/* a newer one is here already */
+	r->topic_seq = seq;
+	room_set_topic(r, topic, len);
+}
+
 /*
- * A private message for a nick on this node, "nicklower\nLINE", or one
- * of this node's join barriers, "\1N".
+ * A private message for a nick on this node, "nicklower\nLINE", one of
+ * this node's join barriers, "\1N", or its heartbeat, "\2".
  */
 static void
 cluster_deliver_private(struct cluster *cl, const char *p, size_t len)
@@ -396,6 +412,10 @@ cluster_deliver_private(struct cluster *cl, const char *p, size_t len)
 
 	if (len > 1 && p[0] == '\1') {	/* one of our join barriers */
 		cluster_req_barrier(cl, strtoul(p + 1, NULL, 10));
+		return;
+	}
+	if (len == 1 && p[0] == '\2') {	/* our heartbeat */
+		cl->heartbeat_out = 0;
 		return;
 	}
 	if (nl == NULL || (size_t)(nl - p) > NAME_MAX_BYTES)
@@ -668,6 +688,26 @@ cluster_subs_stalled(struct cluster *cl)
 	return 0;
 }
 
+/*
+ * Publish a heartbeat to this node's own channel: if it has not come
+ * back on the subscribe link by the next tick, that link is dead even
+ * if its socket is open (and joins would wait for their barriers).
+ */
+static void
+cluster_heartbeat(struct cluster *cl)
+{
+	char		 chan[160];
+	const char	*argv[3] = { "PUBLISH", chan, "\2" };
+	size_t		 lens[3];
+
+	snprintf(chan, sizeof chan, "evchat:node:%s", cl->id);
+	lens[0] = 7;
+	lens[1] = strlen(chan);
+	lens[2] = 1;
+	if (cluster_command(cl, NULL, NULL, 3, argv, lens) == 0)
+		cl->heartbeat_out = 1;
+}
+
 /* REFRESH's answer: -1 means Redis forgot this node; start again. */
 static void
 cluster_refresh_cb(redisAsyncContext *ac, void *reply, void *arg)
@@ -708,7 +748,7 @@ cluster_tick_cb(evutil_socket_t fd, short what, void *arg)
 	if (cl->state != CLUSTER_UP)
 		return;
 	cl->ticks++;
-	if (cl->refresh_out || cluster_subs_stalled(cl)) {
+	if (cl->refresh_out || cl->heartbeat_out || cluster_subs_stalled(cl)) {
 		cluster_lost(cl, "redis did not answer in time");
 		return;
 	}
@@ -719,6 +759,7 @@ cluster_tick_cb(evutil_socket_t fd, short what, void *arg)
 	if (cluster_eval(cl, cluster_refresh_cb, cl, CLUSTER_LUA_REFRESH,
 	    args) == 0)
 		cl->refresh_out = 1;
+	cluster_heartbeat(cl);
 }
 
 /* Split --redis: a path (with a '/'), HOST:PORT or [V6]:PORT. */

@@ -25,6 +25,7 @@ struct cluster_result {
 	size_t		 *lens;
 	const char	 *text;		/* /msg: the line that was sent */
 	size_t		  text_len;
+	unsigned long long seq;		/* a join's place in the order */
 };
 
 /*
@@ -80,9 +81,13 @@ void	cluster_topic(struct cluster *, struct client *, const char *topic,
 enum cluster_kind {
 	CLUSTER_NOTICE = 'N',	/* departures, nick changes */
 	CLUSTER_SAY = 'S',	/* chat and actions: kept in history */
-	CLUSTER_TOPIC = 'T'	/* a topic change */
+	CLUSTER_TOPIC = 'T',	/* a topic change */
+	CLUSTER_JOIN = 'J'	/* a join's notice, from the join script */
 };
 
+/* Set r's topic from the cluster if it is newer than the one it has. */
+void	cluster_set_topic(struct room *, unsigned long long seq,
+	    const char *topic, size_t len);
 /* Fire and forget: tell the other nodes; dropped while the link is down. */
 void	cluster_publish(struct cluster *, const struct room *,
 	    enum cluster_kind, const char *line, size_t len);

@@ -79,9 +79,13 @@ cmd_cluster_join_done(struct client *c, const struct cluster_result *res,
 		return;
 	}
 	r = room_join(chat, &c->user, res->name);
+	/*
+	 * The first here takes the room's state from Redis; otherwise this
+	 * node was listening and what it has is at least as new.
+	 */
 	cmd_cluster_seed(r, res);
-	if (res->topic[0] != '\0')
-		room_set_topic(r, res->topic, strlen(res->topic));
+	if (r->nmembers == 1 && res->topic[0] != '\0')
+		cluster_set_topic(r, res->seq, res->topic, strlen(res->topic));
 	cmd_arrive(c, r, (size_t)res->n, res->items, res->lens, res->nitems);
 }
 

@@ -47,6 +47,8 @@ struct room {
 	TAILQ_HEAD(, membership) members;	/* in join order */
 	size_t			 nmembers;
 	char			*topic;		/* owned; NULL when unset */
+	unsigned long long	 topic_seq;	/* cluster: the topic's place in
+						   the order of what is said */
 	struct history		 history;	/* recent chat and actions */
 };
 
