@@ -23,6 +23,13 @@
  * everywhere.  --reuseport lets two nodes share a port, and --redis-ttl
  * below 2 is refused.
  *
+ * Some tests hold Redis still for a moment (CLIENT PAUSE: it reads, but
+ * runs nobody's commands), so that joins and what is said around them are
+ * in flight at once, as on a busy Redis: a joiner hears each line once,
+ * however many there are; a node stopped with its join in flight takes it
+ * back.  The proxy can also go deaf on subscribe links only: the node
+ * must notice that its lines no longer come back, and answer its joiners.
+ *
  * Across nodes delivery is asynchronous, so nothing here assumes that a
  * line from another node has arrived until it is seen.  A barrier (every
  * member of a room says a mark and waits for everyone else's) drains what
@@ -73,6 +80,10 @@
 #define CL_BURST	500	/* lines of one burst */
 #define CL_FLOOD_ROUNDS	30	/* joins during a flood, per joiner */
 #define CL_FAR_MS	50	/* one way from a far node to Redis */
+#define CL_HOLD_MS	300	/* how long Redis is held still; under a tick */
+#define CL_HELD_LINES	1500	/* lines said while a join is held */
+#define CL_DEAF_TTL	3	/* --redis-ttl of the node whose link goes deaf */
+#define CL_DEAF_TTL_ARG	"3"
 
 #define CL_DOWN		"-!- cluster link down: only people on this " \
 			    "server can hear you; reconnecting"
@@ -337,8 +348,36 @@ cl_redis_stop(struct cl_redis *r)
 	cl_live = NULL;
 }
 
+/*
+ * Hold Redis still for ms: with CLIENT PAUSE it goes on reading, but runs
+ * no command of anyone until then.  Returns once Redis said +OK, so that
+ * whatever the test makes a node send next waits in Redis.
+ */
+static void
+cl_redis_hold(const struct cl_redis *r, int ms)
+{
+	struct timeval	tv = { 2, 0 };
+	char		cmd[64], buf[8];
+	size_t		len = 0;
+	ssize_t		n;
+	int		fd;
+
+	if ((fd = cl_dial(r->port, r->unix_only ? r->addr : NULL)) == -1)
+		cl_fail("cannot connect to Redis at %s to hold it", r->addr);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	n = snprintf(cmd, sizeof cmd, "CLIENT PAUSE %d\r\n", ms);
+	if (write(fd, cmd, (size_t)n) != n)
+		cl_fail("cannot send CLIENT PAUSE to Redis");
+	while (len < 5 && (n = read(fd, buf + len, 5 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	if (len != 5 || memcmp(buf, "+OK\r\n", 5) != 0)
+		cl_fail("Redis did not answer CLIENT PAUSE %d with +OK", ms);
+}
+
 /* Set by the proxy's signal handlers, read by its loop. */
 static volatile sig_atomic_t	cl_proxy_cut_asked, cl_proxy_cut_off;
+static volatile sig_atomic_t	cl_proxy_deaf;
 
 /* SIGUSR1: cut every connection and refuse new ones (the proxy side). */
 static void
@@ -349,12 +388,24 @@ cl_proxy_cut_cb(int sig)
 	cl_proxy_cut_off = 1;
 }
 
-/* SIGUSR2: let connections through again (the proxy side). */
+/* SIGUSR2: let connections through again, both ways (the proxy side). */
 static void
 cl_proxy_mend_cb(int sig)
 {
 	(void)sig;
 	cl_proxy_cut_off = 0;
+	cl_proxy_deaf = 0;
+}
+
+/*
+ * SIGHUP: hold back everything Redis sends on subscribe links, while
+ * they stay open and the command links work (the proxy side).
+ */
+static void
+cl_proxy_deafen_cb(int sig)
+{
+	(void)sig;
+	cl_proxy_deaf = 1;
 }
 
 /* Bytes one direction of a proxied connection holds back, in order. */
@@ -369,6 +420,7 @@ struct cl_chunk {
 struct cl_pair {
 	int		 fd[2];
 	int		 eof[2];		/* fd[k] said all it will */
+	int		 sub;			/* the node SUBSCRIBEd on it */
 	struct cl_chunk	*head[2], *tail[2];	/* what goes to fd[!k] */
 };
 
@@ -383,6 +435,9 @@ cl_proxy_read(struct cl_pair *p, int k, int delay)
 		_exit(1);
 	n = read(p->fd[k], ch->data, 16384);
 	ch->len = n > 0 ? (size_t)n : 0;
+	if (k == 0 && n > 0 &&
+	    memmem(ch->data, ch->len, "SUBSCRIBE", 9) != NULL)
+		p->sub = 1;
 	p->eof[k] = n <= 0;
 	ch->due = cl_now() + delay;
 	ch->next = NULL;
@@ -394,7 +449,10 @@ cl_proxy_read(struct cl_pair *p, int k, int delay)
 	return n > 0;
 }
 
-/* Pass on the chunks that are due; 0 once the pair is done. */
+/*
+ * Pass on the chunks that are due, but nothing from Redis on a subscribe
+ * link while deaf; 0 once the pair is done.
+ */
 static int
 cl_proxy_flush(struct cl_pair *p, long long *next)
 {
@@ -403,6 +461,8 @@ cl_proxy_flush(struct cl_pair *p, long long *next)
 
 	for (k = 0; k < 2; k++)
 		while ((ch = p->head[k]) != NULL && ok) {
+			if (k == 1 && p->sub && cl_proxy_deaf)
+				break;
 			if (ch->due > cl_now()) {
 				if (ch->due < *next)
 					*next = ch->due;
@@ -437,7 +497,8 @@ cl_proxy_close(struct cl_pair *p)
 /*
  * The proxy process: forward each connection on lfd to Redis at rport,
  * each byte delay ms late, until killed.  Cut off, it closes every pair
- * and each new connection.
+ * and each new connection; deaf, it holds what Redis says on subscribe
+ * links.
  */
 static void __attribute__((noreturn))
 cl_proxy_run(int lfd, int rport, int delay)
@@ -457,6 +518,8 @@ cl_proxy_run(int lfd, int rport, int delay)
 	sigaction(SIGUSR1, &sa, NULL);
 	sa.sa_handler = cl_proxy_mend_cb;
 	sigaction(SIGUSR2, &sa, NULL);
+	sa.sa_handler = cl_proxy_deafen_cb;
+	sigaction(SIGHUP, &sa, NULL);
 	for (;;) {
 		if (cl_proxy_cut_asked) {
 			cl_proxy_cut_asked = 0;
@@ -817,19 +880,18 @@ cl_quiet(struct h_conn *c, ...)
 }
 
 /*
- * Join room; the answer must be "you joined #room (N users)" (when
- * users > 0), the room's name in any case: #Foo and #foo are one room.
- * Lines the old room sent before it are skipped; the topic and history
- * lines after it are left to read.
+ * The answer to a "/join room" c sent must be "you joined #room (N
+ * users)" (when users > 0), the room's name in any case: #Foo and #foo
+ * are one room.  Lines the old room sent before it are skipped; the topic
+ * and history lines after it are left to read.
  */
 static void
-cl_move(struct h_conn *c, const char *room, int users)
+cl_joined(struct h_conn *c, const char *room, int users)
 {
 	long long	 deadline = cl_now() + H_TIMEOUT_MS;
 	char		 prefix[128], want[160];
 	const char	*l;
 
-	h_send(c, "/join %s", room);
 	snprintf(prefix, sizeof prefix, "-!- you joined #%s (",
 	    room + (room[0] == '#'));
 	do {
@@ -841,6 +903,14 @@ cl_move(struct h_conn *c, const char *room, int users)
 	    users == 1 ? "" : "s");
 	if (users > 0 && strcasecmp(l, want) != 0)
 		cl_fail("%s: wanted '%s', got '%s'", c->nick, want, l);
+}
+
+/* Join room, as cl_joined says. */
+static void
+cl_move(struct h_conn *c, const char *room, int users)
+{
+	h_send(c, "/join %s", room);
+	cl_joined(c, room, users);
 }
 
 /* Connect as a guest; "you joined #lobby (N users)" if users > 0. */
@@ -2101,6 +2171,117 @@ START_TEST(test_abandoned)
 }
 END_TEST
 
+START_TEST(test_held_joins)
+{
+	struct cl_redis	 r;
+	struct h_server	 s[1];
+	struct h_conn	*a, *b;
+
+	/*
+	 * alice and bob, on one node, join one room while Redis is held
+	 * still, so that both joins are in flight at once: alice hears bob
+	 * join once, not from what her join kept and again from the node.
+	 */
+	cl_up(&r, s, 1, (const char *[]){ "--rate", "0", NULL });
+	a = h_join_as(s[0].port, "alice");
+	b = h_join_as(s[0].port, "bob");
+	cl_barrier(a, b, NULL);
+	cl_redis_hold(&r, CL_HOLD_MS);
+	h_send(a, "/join held");
+	/* The node has read alice's /join before bob's: hers goes first. */
+	h_sync(b);
+	h_send(b, "/join held");
+	cl_joined(a, "held", 1);
+	cl_expect(a, "-!- bob joined #held");
+	cl_joined(b, "held", 2);
+	h_send(b, "after the joins");
+	cl_expect(a, "<bob> after the joins");
+	cl_quiet(a, b, NULL);
+	cl_close(a, b, NULL);
+	cl_down(&r, s, 1);
+}
+END_TEST
+
+START_TEST(test_held_join_topic)
+{
+	struct cl_redis	 r;
+	struct h_server	 s[1];
+	struct h_conn	*a, *b;
+	const char	*lines[2] = { "-!- alice set the topic: cats",
+			    "-!- bob joined #tp" };
+
+	/*
+	 * While Redis is held, bob joins #tp, then alice, there on the same
+	 * node, sets its topic: the topic comes after the join, so bob's
+	 * answer has none, and he hears it being set once.
+	 */
+	cl_up(&r, s, 1, (const char *[]){ "--rate", "0", NULL });
+	a = h_join_as(s[0].port, "alice");
+	b = h_join_as(s[0].port, "bob");
+	cl_move(a, "tp", 1);
+	cl_redis_hold(&r, CL_HOLD_MS);
+	h_send(b, "/join tp");
+	h_sync(a);
+	h_send(a, "/topic cats");
+	cl_await(a, lines, 2);
+	cl_joined(b, "tp", 2);
+	cl_expect(b, "-!- alice set the topic: cats");
+	h_send(a, "after the topic");
+	cl_expect(b, "<alice> after the topic");
+	cl_quiet(a, b, NULL);
+	h_send(b, "/topic");
+	cl_expect(b, "-!- topic for #tp: cats");
+	cl_close(a, b, NULL);
+	cl_down(&r, s, 1);
+}
+END_TEST
+
+START_TEST(test_held_join_long)
+{
+	struct cl_redis	 r;
+	struct h_server	 s[1];
+	struct h_conn	*a, *b;
+	char		*burst;
+	size_t		 len = 0;
+	int		 i;
+
+	/*
+	 * alice says CL_HELD_LINES lines in #big while bob's join into it is
+	 * held: after his history he hears every one of them, in order, none
+	 * twice (a join in flight keeps up to 1 MiB of text).
+	 */
+	cl_up(&r, s, 1, (const char *[]){ "--rate", "0", "--history", "3",
+	    NULL });
+	a = h_join_as(s[0].port, "alice");
+	b = h_join_as(s[0].port, "bob");
+	cl_move(a, "big", 1);
+	h_send(a, "h1");
+	h_send(a, "h2");
+	h_send(a, "h3");
+	cl_redis_hold(&r, CL_HOLD_MS);
+	h_send(b, "/join big");
+	h_sync(a);
+	ck_assert_ptr_nonnull(burst = malloc(CL_HELD_LINES * 16));
+	for (i = 1; i <= CL_HELD_LINES; i++)
+		len += (size_t)snprintf(burst + len, 16, "n%d\n", i);
+	h_send_raw(a, burst, len);
+	free(burst);
+	cl_joined(b, "big", 2);
+	cl_expect(b, "-!- last 3 messages in #big:");
+	cl_expect(b, "<alice> h1");
+	cl_expect(b, "<alice> h2");
+	cl_expect(b, "<alice> h3");
+	cl_expect(b, "-!- end of history");
+	for (i = 1; i <= CL_HELD_LINES; i++)
+		cl_expectf(b, "<alice> n%d", i);
+	h_send(a, "after the burst");
+	cl_expect(b, "<alice> after the burst");
+	cl_quiet(a, b, NULL);
+	cl_close(a, b, NULL);
+	cl_down(&r, s, 1);
+}
+END_TEST
+
 START_TEST(test_unix_socket)
 {
 	struct cl_redis	 r;
@@ -2551,6 +2732,106 @@ START_TEST(test_partition_hang)
 }
 END_TEST
 
+START_TEST(test_held_join_shutdown)
+{
+	struct cl_redis	 r;
+	struct h_server	 s[3];
+	struct h_conn	*a, *b, *c, *d;
+	const char	*l;
+	long long	 deadline;
+	int		 joined = 0, left = 0, rc;
+
+	/*
+	 * dave's /join into #r is held in Redis when his node (A) gets
+	 * SIGTERM.  alice (B) may hear that he joined, but then she hears
+	 * that he left; /who does not list him.  bob (C) speaks last: what
+	 * A published before it exited reaches alice before bob's line.
+	 */
+	cl_up(&r, s, 3, (const char *[]){ "--rate", "0", NULL });
+	c = h_join_as(s[0].port, "carol");
+	d = h_join_as(s[0].port, "dave");
+	a = h_join_as(s[1].port, "alice");
+	b = h_join_as(s[2].port, "bob");
+	/* carol keeps A subscribed to #r: dave's join goes out at once. */
+	cl_move(a, "r", 1);
+	cl_move(b, "r", 2);
+	cl_move(c, "r", 3);
+	cl_barrier(a, b, c, NULL);
+	cl_redis_hold(&r, CL_HOLD_MS);
+	h_send(d, "/join r");
+	h_sync(c);
+	kill(s[0].pid, SIGTERM);
+	cl_skip_ms(c, "-!- server shutting down", H_TIMEOUT_MS);
+	cl_skip_ms(d, "-!- server shutting down", H_TIMEOUT_MS);
+	h_expect_eof(c, H_TIMEOUT_MS);
+	h_expect_eof(d, H_TIMEOUT_MS);
+	cl_close(c, d, NULL);
+	if ((rc = h_server_wait(&s[0], 10000)) != 0)
+		cl_fail("a node got SIGTERM with a join held; its status is "
+		    "%d", rc);
+	h_send(b, "after A");
+	deadline = cl_now() + H_TIMEOUT_MS;
+	do {
+		if ((l = cl_line(a, deadline)) == NULL)
+			cl_fail("alice: wanted '<bob> after A', never came");
+		if (strcmp(l, "-!- dave joined #r") == 0)
+			joined++;
+		else if (strcmp(l, "-!- dave left #r") == 0)
+			left++;
+		else if (strstr(l, "dave") != NULL)
+			cl_fail("alice: got '%s' in #r", l);
+		if (joined > 1 || left > joined)
+			cl_fail("alice: got '%s', making %d join(s) and %d "
+			    "part(s) of dave", l, joined, left);
+	} while (strcmp(l, "<bob> after A") != 0);
+	if (joined != left)
+		cl_fail("alice heard dave join #r and never leave it");
+	cl_who(a, "/who r", "-!- #r (2 users): alice bob");
+	cl_who(b, "/who r", "-!- #r (2 users): alice bob");
+	cl_quiet(a, b, NULL);
+	cl_close(a, b, NULL);
+	cl_down(&r, s, 3);
+}
+END_TEST
+
+START_TEST(test_deaf_subscribe)
+{
+	struct cl_redis	 r;
+	struct cl_proxy	 px;
+	struct h_server	 s[1];
+	struct h_conn	*a, *b;
+
+	/*
+	 * The node's subscribe link stays open but brings nothing (the
+	 * proxy holds it), while its command link works: the node notices
+	 * within a few ticks, and bob's /join, which waits for a barrier to
+	 * come back on that link, is answered.
+	 */
+	cl_redis_start(&r, 0, 0);
+	cl_proxy_start(&px, &r, 0);
+	cl_node_start(&s[0], px.addr, (const char *[]){ "--redis-ttl",
+	    CL_DEAF_TTL_ARG, NULL });
+	a = h_join_as(s[0].port, "alice");
+	b = h_join_as(s[0].port, "bob");
+	cl_move(a, "deaf", 1);
+	kill(px.pid, SIGHUP);
+	h_send(b, "/join deaf");
+	cl_wait_log(&s[0], "cluster link down", 1, (CL_DEAF_TTL + 3) * 1000);
+	/* It may answer alone, or once it is back: it hears again now. */
+	kill(px.pid, SIGUSR2);
+	cl_joined(b, "deaf", 2);
+	cl_skip_ms(a, "-!- bob joined #deaf", H_TIMEOUT_MS);
+	cl_skip_ms(a, CL_RESTORED, CL_RESTORE_MS);
+	cl_skip_ms(b, CL_RESTORED, CL_RESTORE_MS);
+	h_send(b, "heard?");
+	cl_skip_ms(a, "<bob> heard?", H_TIMEOUT_MS);
+	cl_close(a, b, NULL);
+	cl_node_stop(&s[0]);
+	cl_proxy_stop(&px);
+	cl_redis_stop(&r);
+}
+END_TEST
+
 /* Was evchatd built with cluster mode?  Its --help says --redis. */
 static int
 cl_has_cluster(void)
@@ -2615,6 +2896,9 @@ cl_suite(void)
 	tcase_add_test(tc, test_pipelined);
 	tcase_add_test(tc, test_burst_order);
 	tcase_add_test(tc, test_abandoned);
+	tcase_add_test(tc, test_held_joins);
+	tcase_add_test(tc, test_held_join_topic);
+	tcase_add_test(tc, test_held_join_long);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("failures");
@@ -2629,6 +2913,8 @@ cl_suite(void)
 	tcase_add_test(tc, test_shutdown_without_redis);
 	tcase_add_test(tc, test_far_node_join);
 	tcase_add_test(tc, test_far_node_topic);
+	tcase_add_test(tc, test_held_join_shutdown);
+	tcase_add_test(tc, test_deaf_subscribe);
 	suite_add_tcase(s, tc);
 	return s;
 }
