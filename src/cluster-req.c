@@ -502,7 +502,9 @@ cluster_req_finish(struct cluster_req *req, const redisReply *r)
 		res.text = req->text;
 		res.text_len = req->text_len;
 	}
+	/* Only a client still in service waits for the barrier. */
 	if (!(ok && req->op == CLUSTER_OP_JOIN && req->c != NULL &&
+	    !client_closing(req->c) && req->cl->state != CLUSTER_CLOSED &&
 	    cluster_req_hold(req, &res) == 0))
 		cluster_req_complete(req, ok ? &res : NULL);
 	if (ok) {

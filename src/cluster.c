@@ -839,12 +839,29 @@ cluster_finished(struct cluster *cl)
 	done(cl->finish_arg);
 }
 
+/* The last reply: everything sent before it has been carried out. */
 static void
-cluster_bye_cb(redisAsyncContext *ac, void *reply, void *arg)
+cluster_last_cb(redisAsyncContext *ac, void *reply, void *arg)
 {
 	(void)ac;
 	(void)reply;
 	cluster_finished(arg);
+}
+
+/*
+ * BYE is done; replies that came before it may have given back what
+ * requests of departed clients took, behind it: a PING, and its answer,
+ * make sure those went out too before the process exits.
+ */
+static void
+cluster_bye_cb(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct cluster	*cl = arg;
+
+	(void)reply;
+	if (cl->cmd == NULL || redisAsyncCommand(ac, cluster_last_cb, cl,
+	    "PING") != REDIS_OK)
+		cluster_finished(cl);
 }
 
 static void
@@ -864,6 +881,8 @@ cluster_finish(struct cluster *cl, void (*done)(void *), void *arg)
 	cl->finish_done = done;
 	cl->finish_arg = arg;
 	event_del(cl->tick_ev);
+	/* Every client is gone: give back what their requests took. */
+	cluster_fail_waiters(cl);
 	if (cl->state != CLUSTER_UP ||
 	    cluster_eval(cl, cluster_bye_cb, cl, CLUSTER_LUA_BYE, args) == -1) {
 		cl->state = CLUSTER_CLOSED;
