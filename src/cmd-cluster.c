@@ -75,7 +75,7 @@ cmd_cluster_join_done(struct client *c, const struct cluster_result *res,
 
 	if (res == NULL) {
 		r = room_join(chat, &c->user, asked);
-		cmd_arrive(c, r, r->nmembers, NULL, NULL, 0);
+		cmd_arrive(c, r, r->nmembers, NULL, NULL, NULL, 0);
 		return;
 	}
 	r = room_join(chat, &c->user, res->name);
@@ -86,7 +86,9 @@ cmd_cluster_join_done(struct client *c, const struct cluster_result *res,
 	cmd_cluster_seed(r, res);
 	if (r->nmembers == 1 && res->topic[0] != '\0')
 		cluster_set_topic(r, res->seq, res->topic, strlen(res->topic));
-	cmd_arrive(c, r, (size_t)res->n, res->items, res->lens, res->nitems);
+	/* The room as of the join; what changed since follows it. */
+	cmd_arrive(c, r, (size_t)res->n, res->topic, res->items, res->lens,
+	    res->nitems);
 }
 
 void

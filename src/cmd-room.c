@@ -52,7 +52,7 @@ cmd_send_history(struct client *c, struct room *r, const char *const *lines,
 }
 
 void
-cmd_arrive(struct client *c, struct room *r, size_t n,
+cmd_arrive(struct client *c, struct room *r, size_t n, const char *topic,
     const char *const *lines, const size_t *lens, size_t nlines)
 {
 	struct user	*u = &c->user;
@@ -61,8 +61,10 @@ cmd_arrive(struct client *c, struct room *r, size_t n,
 
 	client_printf(c, "-!- you joined #%s (%zu %s)", r->name, n,
 	    cmd_users(n));
-	if (r->topic != NULL)
-		client_printf(c, "-!- topic for #%s: %s", r->name, r->topic);
+	if (topic == NULL)
+		topic = r->topic;
+	if (topic != NULL && topic[0] != '\0')
+		client_printf(c, "-!- topic for #%s: %s", r->name, topic);
 	cmd_send_history(c, r, lines, lens, nlines);
 	/* In cluster mode the join itself told the other nodes. */
 	len = snprintf(line, sizeof line, "-!- %s joined #%s\r\n", u->nick,
@@ -94,7 +96,7 @@ cmd_enter_room(struct client *c, const char *name)
 		return;
 	}
 	r = room_join(chat, u, name);
-	cmd_arrive(c, r, r->nmembers, NULL, NULL, 0);
+	cmd_arrive(c, r, r->nmembers, NULL, NULL, NULL, 0);
 }
 
 /*

@@ -75,11 +75,13 @@ void	cmd_rename(struct client *, const char *nick);
 /* Announce a rename to the user and its room. */
 void	cmd_renamed(struct client *, const char *old);
 /*
- * The arrival in r: "you joined" with n users, the topic, the history
- * (lines, or r's own when lines is NULL), then the room's notice.
+ * The arrival in r: "you joined" with n users, the topic (topic, or r's
+ * own when NULL; "" for none), the history (lines, or r's own when lines
+ * is NULL), then the room's notice.
  */
 void	cmd_arrive(struct client *, struct room *, size_t n,
-	    const char *const *lines, const size_t *lens, size_t nlines);
+	    const char *topic, const char *const *lines, const size_t *lens,
+	    size_t nlines);
 /* One /who answer: the nicks of a room, wrapped. */
 void	cmd_who_list(struct client *, const char *room, size_t n,
 	    const char *const *nicks);
