@@ -42,13 +42,14 @@ struct cluster_req {
 #define CLUSTER_OP_GUEST	1
 #define CLUSTER_OP_NICK		2
 #define CLUSTER_OP_JOIN		3
-#define CLUSTER_OP_QUERY	4	/* who, rooms, msg: nothing to undo */
-#define CLUSTER_OP_TOPIC	5	/* applied here whatever the client */
+#define CLUSTER_OP_TOPIC	4	/* applied here whatever the client */
+#define CLUSTER_OP_WHO		5	/* the queries: nothing to undo */
+#define CLUSTER_OP_ROOMS	6
+#define CLUSTER_OP_MSG		7
 	int			 queued;	/* on a subscription's waiters */
 	char			 room[NAME_MAX_BYTES + 1];	/* lower */
-	char			 room_name[NAME_MAX_BYTES + 1];	/* as typed */
 	char			 nick[NAME_MAX_BYTES + 1];	/* as sent */
-	char			 asked[NAME_MAX_BYTES + 1];	/* for done */
+	char			 asked[NAME_MAX_BYTES + 1];	/* as typed */
 	char			*text;		/* /msg's or /topic's line; owned */
 	size_t			 text_len;
 	char			*topic;		/* /topic's text; owned */
@@ -133,6 +134,8 @@ int	cluster_eval(struct cluster *, redisCallbackFn *, void *,
 	    const char *script, const char *const *args);
 /* The subscription for a room (lower-case name), made if there is none. */
 struct cluster_sub *cluster_sub_get(struct cluster *, const char *lower);
+/* Publish msg to this node's own channel (barriers, heartbeats). */
+int	cluster_tell_self(struct cluster *, const char *msg);
 /* Unsubscribe if nobody here is in the room or on the way in. */
 void	cluster_sub_check(struct cluster *, struct cluster_sub *);
 /* Send a request's script now that it may go. */

@@ -43,6 +43,8 @@ static void cluster_topic_apply(struct cluster_req *,
     const struct cluster_result *);
 static int cluster_line(struct cluster *, redisCallbackFn *, void *,
     const char *, int, const char *, const char *, size_t);
+static void cluster_send_part(struct cluster *, const char *, const char *);
+static void cluster_send_leave(struct cluster *, const char *, const char *);
 
 /* A request for client c; its input waits for the reply. */
 static struct cluster_req *
@@ -61,19 +63,25 @@ cluster_req_new(struct cluster *cl, struct client *c, int op,
 	return req;
 }
 
-/* Run a request's script; if it cannot go, the link is taken as lost. */
+/*
+ * A request could not be sent: the link is taken as lost.  Never answer
+ * from inside the caller: queue it for the kick, which does.
+ */
+static void
+cluster_req_unsent(struct cluster_req *req)
+{
+	req->queued = 1;
+	TAILQ_INSERT_TAIL(&req->cl->waiting, req, wentry);
+	event_active(req->cl->kick_ev, EV_TIMEOUT, 0);
+}
+
+/* Run a request's script. */
 static void
 cluster_req_eval(struct cluster_req *req, const char *script,
     const char *const *args)
 {
-	struct cluster	*cl = req->cl;
-
-	if (cluster_eval(cl, cluster_req_cb, req, script, args) == 0)
-		return;
-	/* Never answer from inside the caller: queue it for the kick. */
-	req->queued = 1;
-	TAILQ_INSERT_TAIL(&cl->waiting, req, wentry);
-	event_active(cl->kick_ev, EV_TIMEOUT, 0);
+	if (cluster_eval(req->cl, cluster_req_cb, req, script, args) != 0)
+		cluster_req_unsent(req);
 }
 
 void
@@ -89,7 +97,7 @@ cluster_req_send(struct cluster_req *req)
 	snprintf(notice, sizeof notice, "-!- %s joined #", req->nick);
 	args[0] = cl->id;
 	args[1] = req->room;
-	args[2] = req->room_name;
+	args[2] = req->asked;		/* the room's name as typed */
 	args[3] = req->nick;
 	args[4] = hist;
 	args[5] = notice;
@@ -172,37 +180,26 @@ static void
 cluster_req_undo(struct cluster_req *req, const struct cluster_result *res)
 {
 	struct cluster	*cl = req->cl;
-	char		 nick[NAME_MAX_BYTES + 1], lower[NAME_MAX_BYTES + 1];
+	char		 nick[NAME_MAX_BYTES + 1];
 	char		 notice[NAME_MAX_BYTES * 2 + 16];
-	const char	*args[5];
 
 	if (res == NULL || cl->cmd == NULL)
 		return;		/* nothing taken, or Redis forgets it anyway */
-	args[0] = cl->id;
 	switch (req->op) {
 	case CLUSTER_OP_GUEST:
 		snprintf(nick, sizeof nick, "guest-%lld", res->n);
-		cluster_release(cl, nick);
+		cluster_send_leave(cl, nick, "");
 		return;
 	case CLUSTER_OP_NICK:		/* the new nick, in the room too */
-		if (res->n != 1)
-			return;
-		cluster_fold(lower, req->nick);
-		args[1] = lower;
-		args[2] = req->nick;
-		args[3] = req->room;
-		args[4] = NULL;
-		cluster_eval(cl, NULL, NULL, CLUSTER_LUA_LEAVE, args);
+		if (res->n == 1)
+			cluster_send_leave(cl, req->nick, req->room);
 		return;
 	case CLUSTER_OP_JOIN:		/* the place, and the notice, taken back */
 		snprintf(notice, sizeof notice, "-!- %s left #%s\r\n",
 		    req->nick, res->name);
 		cluster_line(cl, NULL, NULL, req->room, CLUSTER_NOTICE, "",
 		    notice, strlen(notice));
-		args[1] = req->room;
-		args[2] = req->nick;
-		args[3] = NULL;
-		cluster_eval(cl, NULL, NULL, CLUSTER_LUA_PART, args);
+		cluster_send_part(cl, req->room, req->nick);
 		return;
 	default:
 		return;
@@ -308,27 +305,27 @@ cluster_parse(struct cluster_req *req, const redisReply *r,
 		res->seq = (unsigned long long)r->element[4]->integer;
 		cluster_items(res, r->element[3]);
 		return 0;
-	default:
-		break;
-	}
-	if (req->text != NULL) {			/* /msg */
+	case CLUSTER_OP_MSG:
 		if (r->type != REDIS_REPLY_NIL && r->type != REDIS_REPLY_STRING)
 			return -1;
 		res->name = r->type == REDIS_REPLY_NIL ? NULL : r->str;
 		return 0;
-	}
-	if (r->type != REDIS_REPLY_ARRAY)
-		return -1;
-	if (req->room_name[0] == '?') {			/* /who */
-		if (r->elements != 2 || !cluster_is(r, 0, REDIS_REPLY_STRING) ||
+	case CLUSTER_OP_WHO:
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+		    !cluster_is(r, 0, REDIS_REPLY_STRING) ||
 		    !cluster_is(r, 1, REDIS_REPLY_ARRAY))
 			return -1;
 		res->name = r->element[0]->str;
 		cluster_items(res, r->element[1]);
 		res->n = (long long)res->nitems;
 		return 0;
+	case CLUSTER_OP_ROOMS:
+		if (r->type != REDIS_REPLY_ARRAY)
+			return -1;
+		return cluster_rooms_items(res, r, buf);
+	default:
+		return -1;
 	}
-	return cluster_rooms_items(res, r, buf);	/* /rooms */
 }
 
 /* A join is answered: the room's channel may no longer be wanted. */
@@ -374,16 +371,11 @@ cluster_req_hold(struct cluster_req *req, const struct cluster_result *res)
 {
 	struct cluster		*cl = req->cl;
 	struct cluster_held	*h;
-	char			 chan[160], msg[32];
-	const char		*argv[3] = { "PUBLISH", chan, msg };
-	size_t			 lens[3], i;
+	char			 msg[32];
+	size_t			 i;
 
-	snprintf(chan, sizeof chan, "evchat:node:%s", cl->id);
 	snprintf(msg, sizeof msg, "\1%lu", cl->barrier_seq + 1);
-	lens[0] = 7;
-	lens[1] = strlen(chan);
-	lens[2] = strlen(msg);
-	if (cluster_command(cl, NULL, NULL, 3, argv, lens) == -1)
+	if (cluster_tell_self(cl, msg) == -1)
 		return -1;
 	req->barrier = ++cl->barrier_seq;
 	h = req->held = xcalloc(1, sizeof *h);
@@ -589,7 +581,6 @@ cluster_join(struct cluster *cl, struct client *c, const char *room,
 	struct cluster_sub	*s;
 
 	cluster_fold(req->room, room);
-	snprintf(req->room_name, sizeof req->room_name, "%s", room);
 	snprintf(req->asked, sizeof req->asked, "%s", room);
 	s = cluster_sub_get(cl, req->room);
 	s->pending++;
@@ -607,11 +598,10 @@ void
 cluster_who(struct cluster *cl, struct client *c, const char *room,
     cluster_done_fn *done)
 {
-	struct cluster_req	*req = cluster_req_new(cl, c, CLUSTER_OP_QUERY,
+	struct cluster_req	*req = cluster_req_new(cl, c, CLUSTER_OP_WHO,
 				    done);
 	const char		*args[2] = { req->room, NULL };
 
-	req->room_name[0] = '?';	/* tells the parser it is /who */
 	snprintf(req->asked, sizeof req->asked, "%s", room);
 	cluster_fold(req->room, room);
 	cluster_req_eval(req, CLUSTER_LUA_WHO, args);
@@ -620,7 +610,7 @@ cluster_who(struct cluster *cl, struct client *c, const char *room,
 void
 cluster_rooms(struct cluster *cl, struct client *c, cluster_done_fn *done)
 {
-	struct cluster_req	*req = cluster_req_new(cl, c, CLUSTER_OP_QUERY,
+	struct cluster_req	*req = cluster_req_new(cl, c, CLUSTER_OP_ROOMS,
 				    done);
 	const char		*args[1] = { NULL };
 
@@ -631,7 +621,7 @@ void
 cluster_msg(struct cluster *cl, struct client *c, const char *nick,
     const char *line, size_t len, cluster_done_fn *done)
 {
-	struct cluster_req	*req = cluster_req_new(cl, c, CLUSTER_OP_QUERY,
+	struct cluster_req	*req = cluster_req_new(cl, c, CLUSTER_OP_MSG,
 				    done);
 	char			 lower[NAME_MAX_BYTES + 1];
 	const char		*argv[6];
@@ -651,11 +641,8 @@ cluster_msg(struct cluster *cl, struct client *c, const char *nick,
 	for (i = 0; i < 5; i++)
 		lens[i] = strlen(argv[i]);
 	lens[5] = len;
-	if (cluster_command(cl, cluster_req_cb, req, 6, argv, lens) == 0)
-		return;
-	req->queued = 1;
-	TAILQ_INSERT_TAIL(&cl->waiting, req, wentry);
-	event_active(cl->kick_ev, EV_TIMEOUT, 0);
+	if (cluster_command(cl, cluster_req_cb, req, 6, argv, lens) != 0)
+		cluster_req_unsent(req);
 }
 
 /* Send a room's line through the LINE script; its reply goes to cb. */
@@ -686,22 +673,21 @@ cluster_line(struct cluster *cl, redisCallbackFn *cb, void *arg,
 }
 
 /*
- * This node said a line to its members in room r: a join there that has
- * its answer but awaits its barrier missed it (not a member yet), and
- * the line's echo comes after the barrier, so keep it for the joiner.
+ * This node told its members of room lower a line (numbered seq, if it
+ * knows): the joins there whose barrier went out before the line was
+ * sent (barrier upto at the latest) missed it and will not see its echo,
+ * so they keep it for their joiner.
  */
 static void
-cluster_stash_own(struct cluster *cl, const struct room *r, int kind,
-    const char *topic, const char *line, size_t len)
+cluster_stash_own(struct cluster *cl, const char *lower, unsigned long upto,
+    unsigned long long seq, int kind, const char *topic, const char *line,
+    size_t len)
 {
-	char			 lower[NAME_MAX_BYTES + 1];
 	struct htab_node	*n;
 
-	cluster_fold(lower, r->name);
 	if ((n = htab_find(&cl->subs, lower)) != NULL)
-		cluster_stash(HTAB_ENTRY(n, struct cluster_sub, node), 1,
-		    cl->barrier_seq, ULLONG_MAX, kind, topic, strlen(topic),
-		    line, len);
+		cluster_stash(HTAB_ENTRY(n, struct cluster_sub, node), 1, upto,
+		    seq, kind, topic, strlen(topic), line, len);
 }
 
 void
@@ -712,8 +698,9 @@ cluster_publish(struct cluster *cl, const struct room *r,
 
 	if (!cluster_up(cl))
 		return;
-	cluster_stash_own(cl, r, kind, "", line, len);
 	cluster_fold(lower, r->name);
+	cluster_stash_own(cl, lower, cl->barrier_seq, ULLONG_MAX, kind, "",
+	    line, len);
 	cluster_line(cl, NULL, NULL, lower, kind, "", line, len);
 }
 
@@ -727,7 +714,6 @@ static void
 cluster_topic_apply(struct cluster_req *req, const struct cluster_result *res)
 {
 	struct room	*r = chat_find_room(req->cl->chat, req->room);
-	struct htab_node *n;
 
 	if (r == NULL)
 		return;
@@ -739,10 +725,9 @@ cluster_topic_apply(struct cluster_req *req, const struct cluster_result *res)
 	cluster_set_topic(r, (unsigned long long)res->n, req->topic,
 	    strlen(req->topic));
 	room_broadcast(r, NULL, req->text, req->text_len);
-	if ((n = htab_find(&req->cl->subs, req->room)) != NULL)
-		cluster_stash(HTAB_ENTRY(n, struct cluster_sub, node), 1,
-		    req->upto, (unsigned long long)res->n, CLUSTER_TOPIC,
-		    req->topic, strlen(req->topic), req->text, req->text_len);
+	cluster_stash_own(req->cl, req->room, req->upto,
+	    (unsigned long long)res->n, CLUSTER_TOPIC, req->topic, req->text,
+	    req->text_len);
 }
 
 void
@@ -758,62 +743,57 @@ cluster_topic(struct cluster *cl, struct client *c, const char *topic,
 	req->text = xmemdup(line, len);
 	req->text_len = len;
 	if (cluster_line(cl, cluster_req_cb, req, req->room, CLUSTER_TOPIC,
-	    topic, line, len) == 0)
-		return;
-	req->queued = 1;
-	TAILQ_INSERT_TAIL(&cl->waiting, req, wentry);
-	event_active(cl->kick_ev, EV_TIMEOUT, 0);
+	    topic, line, len) != 0)
+		cluster_req_unsent(req);
+}
+
+/* PART: nick's place in room (lower) goes. */
+static void
+cluster_send_part(struct cluster *cl, const char *room, const char *nick)
+{
+	const char	*args[4] = { cl->id, room, nick, NULL };
+
+	cluster_eval(cl, NULL, NULL, CLUSTER_LUA_PART, args);
+}
+
+/* LEAVE: nick goes, and its place in room (lower; "" for none). */
+static void
+cluster_send_leave(struct cluster *cl, const char *nick, const char *room)
+{
+	char		 lower[NAME_MAX_BYTES + 1];
+	const char	*args[5] = { cl->id, lower, nick, room, NULL };
+
+	cluster_fold(lower, nick);
+	cluster_eval(cl, NULL, NULL, CLUSTER_LUA_LEAVE, args);
 }
 
 void
 cluster_part(struct cluster *cl, const struct user *u, const char *room)
 {
-	char		 lower[NAME_MAX_BYTES + 1];
-	const char	*args[4];
+	char	lower[NAME_MAX_BYTES + 1];
 
 	if (!cluster_up(cl) || (u->flags & USER_UNNAMED))
 		return;
 	cluster_fold(lower, room);
-	args[0] = cl->id;
-	args[1] = lower;
-	args[2] = u->nick;
-	args[3] = NULL;
-	cluster_eval(cl, NULL, NULL, CLUSTER_LUA_PART, args);
+	cluster_send_part(cl, lower, u->nick);
 }
 
 void
 cluster_release(struct cluster *cl, const char *nick)
 {
-	char		 lower[NAME_MAX_BYTES + 1];
-	const char	*args[5];
-
-	if (cl == NULL || cl->cmd == NULL)
-		return;
-	cluster_fold(lower, nick);
-	args[0] = cl->id;
-	args[1] = lower;
-	args[2] = nick;
-	args[3] = "";
-	args[4] = NULL;
-	cluster_eval(cl, NULL, NULL, CLUSTER_LUA_LEAVE, args);
+	if (cl != NULL && cl->cmd != NULL)
+		cluster_send_leave(cl, nick, "");
 }
 
 void
 cluster_leave(struct cluster *cl, const struct user *u)
 {
-	char		 lower[NAME_MAX_BYTES + 1], room[NAME_MAX_BYTES + 1];
-	const char	*args[5];
+	char	room[NAME_MAX_BYTES + 1];
 
 	if (!cluster_up(cl) || (u->flags & USER_UNNAMED))
 		return;
-	cluster_fold(lower, u->nick);
 	room[0] = '\0';
 	if (u->ms != NULL)
 		cluster_fold(room, u->ms->room->name);
-	args[0] = cl->id;
-	args[1] = lower;
-	args[2] = u->nick;
-	args[3] = room;
-	args[4] = NULL;
-	cluster_eval(cl, NULL, NULL, CLUSTER_LUA_LEAVE, args);
+	cluster_send_leave(cl, u->nick, room);
 }

@@ -205,6 +205,20 @@ cluster_command(struct cluster *cl, redisCallbackFn *cb, void *arg, int argc,
 	    REDIS_OK ? 0 : -1;
 }
 
+int
+cluster_tell_self(struct cluster *cl, const char *msg)
+{
+	char		 chan[160];
+	const char	*argv[3] = { "PUBLISH", chan, msg };
+	size_t		 lens[3];
+
+	snprintf(chan, sizeof chan, "evchat:node:%s", cl->id);
+	lens[0] = 7;
+	lens[1] = strlen(chan);
+	lens[2] = strlen(msg);
+	return cluster_command(cl, NULL, NULL, 3, argv, lens);
+}
+
 /* Run a script with string arguments; argv ends with NULL. */
 int
 cluster_eval(struct cluster *cl, redisCallbackFn *cb, void *arg,
@@ -696,15 +710,7 @@ cluster_subs_stalled(struct cluster *cl)
 static void
 cluster_heartbeat(struct cluster *cl)
 {
-	char		 chan[160];
-	const char	*argv[3] = { "PUBLISH", chan, "\2" };
-	size_t		 lens[3];
-
-	snprintf(chan, sizeof chan, "evchat:node:%s", cl->id);
-	lens[0] = 7;
-	lens[1] = strlen(chan);
-	lens[2] = 1;
-	if (cluster_command(cl, NULL, NULL, 3, argv, lens) == 0)
+	if (cluster_tell_self(cl, "\2") == 0)
 		cl->heartbeat_out = 1;
 }
 

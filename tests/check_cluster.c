@@ -2378,6 +2378,22 @@ START_TEST(test_ttl_minimum)
 }
 END_TEST
 
+START_TEST(test_bad_redis_address)
+{
+	char	err[4096];
+	int	rc;
+
+	/* Refused before anything listens, with the forms it takes. */
+	rc = cl_run((const char *[]){ "-l", "127.0.0.1:0", "--redis",
+	    "no port", NULL }, err, sizeof err);
+	ck_assert_msg(rc > 0, "--redis 'no port' was not refused (status %d): "
+	    "%s", rc, err);
+	ck_assert_msg(strstr(err, "HOST:PORT") != NULL &&
+	    strstr(err, "listening on") == NULL,
+	    "refusing --redis 'no port', it said '%s'", err);
+}
+END_TEST
+
 START_TEST(test_fanout)
 {
 	struct cl_redis	  r;
@@ -2903,6 +2919,7 @@ cl_suite(void)
 	tcase_add_test(tc, test_reuseport);
 	tcase_add_test(tc, test_unix_socket);
 	tcase_add_test(tc, test_ttl_minimum);
+	tcase_add_test(tc, test_bad_redis_address);
 	tcase_add_test(tc, test_fanout);
 	tcase_add_test(tc, test_join_then_hear);
 	tcase_add_test(tc, test_join_during_flood);
