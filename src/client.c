@@ -4,8 +4,19 @@
  * Input: the bufferevent's read callback hands the input buffer to the
  * line reader a chunk at a time, without copying, and each complete line
  * to the pool's dispatch hook.  Output: everything for a client is
- * appended to its bufferevent's output buffer, which libevent writes as
- * the socket allows; its length is the client's send queue.
+ * appended to its bufferevent's output buffer; its length is the client's
+ * send queue.
+ *
+ * Writing is batched per loop, not per line.  A client given output goes
+ * on the pool's dirty list, and the flush, an event of the loop's lowest
+ * priority, writes each dirty client once when no input is left to
+ * handle: lines that arrive over several loop passes leave in one write,
+ * and in normal service no write event is registered at all.  Only a
+ * write that falls short hands the rest to the bufferevent (EV_WRITE on),
+ * whose write callback turns EV_WRITE off again once the queue is empty.
+ * Input that keeps coming cannot hold the flush back for longer than
+ * CLIENT_FLUSH_WAIT_US: the first line queued after that flushes them
+ * all at once.
  *
  * Closing is a state, never a free in a callback.  client_close marks the
  * client, stops its input and queues it; the reaper (client_pool_reap,
@@ -49,7 +60,11 @@ struct client_trace {
 	struct sockaddr_storage	 peer;
 };
 
+/* How long input that keeps coming may delay the flush, microseconds. */
+#define CLIENT_FLUSH_WAIT_US	5000
+
 static void client_read_cb(struct bufferevent *, void *);
+static void client_write_cb(struct bufferevent *, void *);
 static void client_event_cb(struct bufferevent *, short, void *);
 static void client_drain_read_cb(struct bufferevent *, void *);
 static void client_drain_write_cb(struct bufferevent *, void *);
@@ -78,6 +93,101 @@ client_overflow(struct user *u)
 	client_close(c, CLIENT_ABORT, "send queue exceeded");
 }
 
+/* Write what is queued for one client, or give the rest to libevent. */
+static void
+client_write(struct client *c)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+
+	/*
+	 * An abort drops the queue; a drain, or a write that fell short,
+	 * has libevent write it when the socket takes more.
+	 */
+	if ((c->flags & (CLIENT_NOFLUSH | CLIENT_DRAINING)) ||
+	    (bufferevent_get_enabled(c->bev) & EV_WRITE) ||
+	    evbuffer_get_length(out) == 0)
+		return;
+	/*
+	 * The bufferevent keeps its output's front frozen against drains
+	 * by others; thaw it for this write, as its own writes do.  An
+	 * error is left for the bufferevent to meet and report.
+	 */
+	evbuffer_unfreeze(out, 1);
+	(void)evbuffer_write(out, bufferevent_getfd(c->bev));
+	evbuffer_freeze(out, 1);
+	if (evbuffer_get_length(out) > 0)
+		bufferevent_enable(c->bev, EV_WRITE);
+}
+
+void
+client_pool_flush(struct client_pool *pool)
+{
+	struct client	*c;
+
+	while ((c = TAILQ_FIRST(&pool->dirty)) != NULL) {
+		TAILQ_REMOVE(&pool->dirty, c, dirty_entry);
+		c->flags &= ~CLIENT_DIRTY;
+		client_write(c);
+	}
+}
+
+static void
+client_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	client_pool_flush(arg);
+}
+
+/*
+ * How long a client's queue may grow waiting for the flush before it is
+ * written at once: half of --sendq, so the limit is met only by a client
+ * that does not read, and no more than 16 KiB.
+ */
+static size_t
+client_flush_bytes(const struct client_pool *pool)
+{
+	size_t	max = 16384;
+
+	return pool->chat->sendq != 0 && pool->chat->sendq / 2 < max ?
+	    pool->chat->sendq / 2 : max;
+}
+
+/*
+ * The room layer queued output for this user: put the client on the dirty
+ * list, waking the flush if it is the first.  If the flush has waited too
+ * long already (input kept coming), it runs here first: writing touches
+ * only sockets and buffers, so it is safe in the middle of a broadcast.
+ */
+static void
+client_dirty(struct user *u)
+{
+	struct client		*c = (struct client *)(void *)u;
+	struct client_pool	*pool = c->pool;
+	struct timeval		 now, waited;
+
+	if (c->flags & CLIENT_DRAINING)
+		return;
+	event_base_gettimeofday_cached(pool->base, &now);
+	if (!TAILQ_EMPTY(&pool->dirty)) {
+		timersub(&now, &pool->dirty_since, &waited);
+		if (waited.tv_sec > 0 || waited.tv_usec >= CLIENT_FLUSH_WAIT_US)
+			client_pool_flush(pool);
+	}
+	if (c->flags & CLIENT_DIRTY) {
+		/* Long queues are not kept for the batch: --sendq counts. */
+		if (client_queued(c) >= client_flush_bytes(pool))
+			client_write(c);
+		return;
+	}
+	if (TAILQ_EMPTY(&pool->dirty)) {
+		pool->dirty_since = now;
+		event_active(pool->flush_ev, EV_TIMEOUT, 0);
+	}
+	c->flags |= CLIENT_DIRTY;
+	TAILQ_INSERT_TAIL(&pool->dirty, c, dirty_entry);
+}
+
 void
 client_pool_init(struct client_pool *pool, struct event_base *base,
     struct chat *chat, size_t max_line)
@@ -89,8 +199,16 @@ client_pool_init(struct client_pool *pool, struct event_base *base,
 	pool->linger = 10;
 	pool->next_id = 1;
 	chat->overflow = client_overflow;
+	chat->queued = client_dirty;
 	TAILQ_INIT(&pool->all);
 	TAILQ_INIT(&pool->reap);
+	TAILQ_INIT(&pool->dirty);
+	pool->flush_ev = event_new(base, -1, 0, client_flush_cb, pool);
+	if (pool->flush_ev == NULL)
+		fatalx("event_new failed");
+	/* Last of all: after every pass's input (a no-op with one priority). */
+	event_priority_set(pool->flush_ev,
+	    event_base_get_npriorities(base) - 1);
 }
 
 /* With --trace-tcp: log this connection's state as the kernel has it. */
@@ -118,6 +236,8 @@ client_free(struct client *c)
 		pool->forget(c);
 	if (c->flags & CLIENT_QUEUED)
 		TAILQ_REMOVE(&pool->reap, c, reap_entry);
+	if (c->flags & CLIENT_DIRTY)
+		TAILQ_REMOVE(&pool->dirty, c, dirty_entry);
 	TAILQ_REMOVE(&pool->all, c, entry);
 	pool->nclients--;
 	if (c->flags & CLIENT_CLOSING)
@@ -151,6 +271,8 @@ client_pool_free(struct client_pool *pool)
 
 	while ((c = TAILQ_FIRST(&pool->all)) != NULL)
 		client_free(c);
+	event_free(pool->flush_ev);
+	pool->flush_ev = NULL;
 }
 
 struct client *
@@ -188,8 +310,11 @@ client_new(struct client_pool *pool, int fd, const struct sockaddr *sa,
 	chat_enter(pool->chat, &c->user, bufferevent_get_output(c->bev));
 	TAILQ_INSERT_TAIL(&pool->all, c, entry);
 	pool->nclients++;
-	bufferevent_setcb(c->bev, client_read_cb, NULL, client_event_cb, c);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	bufferevent_setcb(c->bev, client_read_cb, client_write_cb,
+	    client_event_cb, c);
+	/* The flush writes; EV_WRITE only while a write fell short. */
+	bufferevent_disable(c->bev, EV_WRITE);
+	bufferevent_enable(c->bev, EV_READ);
 	client_trace(c, "accepted");
 	log_info("client %lu %s connected as %s", c->id, c->addr,
 	    c->user.nick);
@@ -271,6 +396,7 @@ client_send_replies(struct client *c)
 	if ((r = line_reply(&c->lr, &len)) != NULL && len > 0) {
 		bufferevent_write(c->bev, r, len);
 		line_reply_done(&c->lr);
+		client_dirty(&c->user);
 	}
 }
 
@@ -432,6 +558,15 @@ client_read_cb(struct bufferevent *bev, void *arg)
 {
 	(void)bev;
 	client_process(arg);
+}
+
+/* A write that fell short has finished: the flush writes from now on. */
+static void
+client_write_cb(struct bufferevent *bev, void *arg)
+{
+	(void)arg;
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		bufferevent_disable(bev, EV_WRITE);
 }
 
 void

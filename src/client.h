@@ -9,6 +9,7 @@
 
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -40,6 +41,9 @@ struct client_pool {
 	TAILQ_HEAD(, client)	 reap;		/* closing, for the reaper */
 	size_t			 nclients;	/* length of all */
 	struct event		*reap_ev;	/* the server's reaper; owned */
+	TAILQ_HEAD(, client)	 dirty;		/* output queued since the flush */
+	struct event		*flush_ev;	/* writes them; owned */
+	struct timeval		 dirty_since;	/* when dirty stopped being empty */
 	unsigned long		 next_id;	/* for log lines */
 	size_t			 max_line;	/* --max-line */
 	int			 linger;	/* seconds a graceful close waits */
@@ -72,6 +76,7 @@ struct client {
 	struct line_reader	 lr;	/* the unfinished input line */
 	TAILQ_ENTRY(client)	 entry;		/* in pool.all */
 	TAILQ_ENTRY(client)	 reap_entry;	/* in pool.reap when queued */
+	TAILQ_ENTRY(client)	 dirty_entry;	/* in pool.dirty when dirty */
 	struct cluster_req	*req;	/* the cluster's: a reply it awaits */
 	unsigned long		 id;
 	char			*reason;	/* owned; why it is closing */
@@ -89,6 +94,7 @@ struct client {
 #define CLIENT_HELD	0x200	/* lr.buf holds a line awaiting a token */
 #define CLIENT_HELD_LONG 0x400	/* an overlong line's error awaits a token */
 #define CLIENT_WAITING	0x800	/* input paused until a cluster reply */
+#define CLIENT_DIRTY	0x1000	/* on pool.dirty */
 };
 
 /* Set up an empty pool. */
@@ -98,6 +104,8 @@ void	client_pool_init(struct client_pool *, struct event_base *,
 void	client_pool_free(struct client_pool *);
 /* Free or advance every queued client; run from the loop only. */
 void	client_pool_reap(struct client_pool *);
+/* Write what is queued for every client with new output, now. */
+void	client_pool_flush(struct client_pool *);
 
 /* Take over an accepted socket; returns the new client. */
 struct client *client_new(struct client_pool *, int fd,

@@ -239,6 +239,8 @@ user_send(struct user *u, const char *line, size_t len)
 	if (u->flags & USER_MUTED)
 		return;
 	evbuffer_add(u->out, line, len);
+	if (u->chat->queued != NULL)
+		u->chat->queued(u);
 	user_check_queue(u);
 }
 
@@ -249,6 +251,8 @@ user_vappend(struct user *u, const char *fmt, va_list ap)
 		return;
 	evbuffer_add_vprintf(u->out, fmt, ap);
 	evbuffer_add(u->out, "\r\n", 2);
+	if (u->chat->queued != NULL)
+		u->chat->queued(u);
 }
 
 void

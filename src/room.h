@@ -68,6 +68,11 @@ struct chat {
 	 */
 	void			(*overflow)(struct user *);
 	/*
+	 * Called after a line is appended to a user's queue, so its owner
+	 * can schedule the write (may be NULL: nothing is written).
+	 */
+	void			(*queued)(struct user *);
+	/*
 	 * Called when a room's last member leaves, before a room other
 	 * than #lobby is freed (the cluster drops its subscription).
 	 */

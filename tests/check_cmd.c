@@ -114,6 +114,8 @@ make_client(int *peer_fd)
 	struct client	*c;
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	/* As accepted sockets are: a full socket must not block a write. */
+	ck_assert_int_eq(evutil_make_socket_nonblocking(sv[0]), 0);
 	c = client_new(&pool, sv[0], &sa, sizeof sa);
 	cmd_welcome(c);
 	*peer_fd = sv[1];
@@ -275,6 +277,51 @@ START_TEST(test_close_abort_overrides)
 }
 END_TEST
 
+/* What the peer of c's socket can read now, without waiting. */
+static char *
+peer_read(int fd)
+{
+	static char	buf[4096];
+	ssize_t		n = recv(fd, buf, sizeof buf - 1, MSG_DONTWAIT);
+
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
+/* Lines wait for the flush, which writes each client's batch at once. */
+START_TEST(test_output_waits_for_flush)
+{
+	say(a, "one");
+	say(a, "two");
+	ck_assert_str_eq(peer_read(peer[1]), "");
+	ck_assert(b->flags & CLIENT_DIRTY);
+	client_pool_flush(&pool);
+	ck_assert(!(b->flags & CLIENT_DIRTY));
+	ck_assert_uint_eq(client_queued(b), 0);
+	ck_assert(strstr(peer_read(peer[1]),
+	    "<guest-1> one\r\n<guest-1> two\r\n") != NULL);
+	ck_assert_ptr_null(TAILQ_FIRST(&pool.dirty));
+}
+END_TEST
+
+/* A queue past half of --sendq does not wait for the flush. */
+START_TEST(test_long_queue_written_at_once)
+{
+	char	line[200];
+
+	/* Half the limit is reached by the second line, not the first. */
+	chat.sendq = 2 * (client_queued(b) + 3 * sizeof line / 2);
+	memset(line, 'x', sizeof line - 2);
+	memcpy(line + sizeof line - 2, "\r\n", 2);
+	user_send(&b->user, line, sizeof line);
+	ck_assert_uint_gt(client_queued(b), 0);
+	user_send(&b->user, line, sizeof line);
+	ck_assert_uint_eq(client_queued(b), 0);
+	ck_assert(!client_closing(b));
+	ck_assert(strstr(peer_read(peer[1]), "xxx\r\n") != NULL);
+}
+END_TEST
+
 START_TEST(test_unknown_cut_between_characters)
 {
 	char	line[128] = "/a";
@@ -292,11 +339,19 @@ END_TEST
 
 START_TEST(test_last_line_not_cut_by_sendq)
 {
+	static const char junk[4096];
 	char	fill[64];
 
 	memset(fill, 'x', sizeof fill - 2);
 	memcpy(fill + sizeof fill - 2, "\r\n", 2);
-	/* The welcome is still queued: the loop never runs here. */
+	/*
+	 * A slow reader: its socket is full, so a queue past half the
+	 * limit, written at once, stays queued.  The welcome is still
+	 * queued too: the loop never runs here.
+	 */
+	while (send((int)bufferevent_getfd(a->bev), junk, sizeof junk,
+	    MSG_DONTWAIT) > 0)
+		continue;
 	chat.sendq = client_queued(a) + 80;
 	user_send(&a->user, fill, sizeof fill);
 	ck_assert(!client_closing(a));
@@ -334,6 +389,8 @@ cmd_suite(void)
 	tcase_add_test(tc, test_close_abort_overrides);
 	tcase_add_test(tc, test_unknown_cut_between_characters);
 	tcase_add_test(tc, test_last_line_not_cut_by_sendq);
+	tcase_add_test(tc, test_output_waits_for_flush);
+	tcase_add_test(tc, test_long_queue_written_at_once);
 	suite_add_tcase(s, tc);
 	return s;
 }
