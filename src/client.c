@@ -124,11 +124,17 @@ client_pool_flush(struct client_pool *pool)
 {
 	struct client	*c;
 
+	if (pool->flushing)
+		return;
+	pool->flushing = 1;
+	chat_deliver(pool->chat);	/* dirties the rooms' members */
 	while ((c = TAILQ_FIRST(&pool->dirty)) != NULL) {
 		TAILQ_REMOVE(&pool->dirty, c, dirty_entry);
 		c->flags &= ~CLIENT_DIRTY;
 		client_write(c);
 	}
+	pool->armed = 0;
+	pool->flushing = 0;
 }
 
 static void
@@ -154,38 +160,61 @@ client_flush_bytes(const struct client_pool *pool)
 }
 
 /*
- * The room layer queued output for this user: put the client on the dirty
- * list, waking the flush if it is the first.  If the flush has waited too
- * long already (input kept coming), it runs here first: writing touches
- * only sockets and buffers, so it is safe in the middle of a broadcast.
+ * There is work for the flush (the clock read once per call): if it has
+ * waited its longest already (input kept coming), run it now, then wake
+ * it for what comes next.  Delivering and writing only append to buffers
+ * and write sockets, never free or part anyone, so this is safe in the
+ * middle of a broadcast; the room layer calls its hooks with its lists
+ * consistent.
  */
+static void
+client_arm(struct client_pool *pool)
+{
+	struct timeval	now, waited;
+
+	event_base_gettimeofday_cached(pool->base, &now);
+	if (pool->armed && !pool->flushing) {
+		timersub(&now, &pool->dirty_since, &waited);
+		if (waited.tv_sec > 0 || waited.tv_usec >= CLIENT_FLUSH_WAIT_US)
+			client_pool_flush(pool);
+	}
+	if (!pool->armed) {
+		pool->armed = 1;
+		pool->dirty_since = now;
+		event_active(pool->flush_ev, EV_TIMEOUT, 0);
+	}
+}
+
+/* The room layer queued output for this user: the flush is to write it. */
 static void
 client_dirty(struct user *u)
 {
 	struct client		*c = (struct client *)(void *)u;
 	struct client_pool	*pool = c->pool;
-	struct timeval		 now, waited;
 
 	if (c->flags & CLIENT_DRAINING)
 		return;
-	event_base_gettimeofday_cached(pool->base, &now);
-	if (!TAILQ_EMPTY(&pool->dirty)) {
-		timersub(&now, &pool->dirty_since, &waited);
-		if (waited.tv_sec > 0 || waited.tv_usec >= CLIENT_FLUSH_WAIT_US)
-			client_pool_flush(pool);
-	}
+	client_arm(pool);
 	if (c->flags & CLIENT_DIRTY) {
 		/* Long queues are not kept for the batch: --sendq counts. */
 		if (client_queued(c) >= client_flush_bytes(pool))
 			client_write(c);
 		return;
 	}
-	if (TAILQ_EMPTY(&pool->dirty)) {
-		pool->dirty_since = now;
-		event_active(pool->flush_ev, EV_TIMEOUT, 0);
-	}
 	c->flags |= CLIENT_DIRTY;
 	TAILQ_INSERT_TAIL(&pool->dirty, c, dirty_entry);
+}
+
+/* A room has lines for its members: the flush is to deliver them. */
+static void
+client_pending(struct chat *chat, int full)
+{
+	struct client_pool	*pool = chat->owner;
+
+	if (full)
+		client_pool_flush(pool);
+	else
+		client_arm(pool);
 }
 
 void
@@ -200,6 +229,8 @@ client_pool_init(struct client_pool *pool, struct event_base *base,
 	pool->next_id = 1;
 	chat->overflow = client_overflow;
 	chat->queued = client_dirty;
+	chat->pending = client_pending;
+	chat->owner = pool;
 	TAILQ_INIT(&pool->all);
 	TAILQ_INIT(&pool->reap);
 	TAILQ_INIT(&pool->dirty);

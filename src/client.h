@@ -43,7 +43,9 @@ struct client_pool {
 	struct event		*reap_ev;	/* the server's reaper; owned */
 	TAILQ_HEAD(, client)	 dirty;		/* output queued since the flush */
 	struct event		*flush_ev;	/* writes them; owned */
-	struct timeval		 dirty_since;	/* when dirty stopped being empty */
+	struct timeval		 dirty_since;	/* when the flush was woken */
+	int			 armed;		/* the flush has work waiting */
+	int			 flushing;	/* client_pool_flush is running */
 	unsigned long		 next_id;	/* for log lines */
 	size_t			 max_line;	/* --max-line */
 	int			 linger;	/* seconds a graceful close waits */
@@ -104,7 +106,7 @@ void	client_pool_init(struct client_pool *, struct event_base *,
 void	client_pool_free(struct client_pool *);
 /* Free or advance every queued client; run from the loop only. */
 void	client_pool_reap(struct client_pool *);
-/* Write what is queued for every client with new output, now. */
+/* Deliver the rooms' lines and write every client with new output, now. */
 void	client_pool_flush(struct client_pool *);
 
 /* Take over an accepted socket; returns the new client. */

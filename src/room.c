@@ -24,6 +24,9 @@
 #include "room.h"
 #include "xmalloc.h"
 
+static void	member_catch_up(struct membership *);
+static void	user_queued(struct user *);
+
 /* Make a room and index it. */
 static struct room *
 room_new(struct chat *chat, const char *name)
@@ -31,6 +34,7 @@ room_new(struct chat *chat, const char *name)
 	struct room	*r = xcalloc(1, sizeof *r);
 
 	strncpy(r->name, name, NAME_MAX_BYTES);
+	r->chat = chat;
 	TAILQ_INIT(&r->members);
 	history_init(&r->history, chat->history_max);
 	htab_insert(&chat->rooms, &r->node, r->name);
@@ -45,8 +49,11 @@ room_free(struct chat *chat, struct room *r)
 {
 	htab_remove(&chat->rooms, &r->node);
 	TAILQ_REMOVE(&chat->room_list, r, entry);
+	if (r->pend_len > 0)
+		TAILQ_REMOVE(&chat->pend_rooms, r, pend_entry);
 	chat->nrooms--;
 	history_free(&r->history);
+	free(r->pend);
 	free(r->topic);
 	free(r);
 }
@@ -58,6 +65,7 @@ chat_init(struct chat *chat, size_t history_max)
 	htab_init(&chat->nicks);
 	htab_init(&chat->rooms);
 	TAILQ_INIT(&chat->room_list);
+	TAILQ_INIT(&chat->pend_rooms);
 	chat->history_max = history_max;
 	chat->next_guest = 1;
 	chat->lobby = room_new(chat, ROOM_LOBBY);
@@ -167,6 +175,7 @@ room_join(struct chat *chat, struct user *u, const char *name)
 	m = xmalloc(sizeof *m);
 	m->room = r;
 	m->user = u;
+	m->seen = r->pend_len;	/* what was said before is not for it */
 	TAILQ_INSERT_TAIL(&r->members, m, entry);
 	r->nmembers++;
 	u->ms = m;
@@ -179,6 +188,7 @@ room_part(struct chat *chat, struct user *u)
 	struct membership	*m = u->ms;
 	struct room		*r = m->room;
 
+	member_catch_up(m);	/* what was said before it left */
 	TAILQ_REMOVE(&r->members, m, entry);
 	r->nmembers--;
 	free(m);
@@ -199,12 +209,90 @@ void
 room_broadcast(struct room *r, const struct user *except, const char *line,
     size_t len)
 {
-	struct membership	*m;
+	struct chat		*chat = r->chat;
+	struct membership	*em = NULL;
+	int			 first = r->pend_len == 0;
 
-	TAILQ_FOREACH(m, &r->members, entry) {
-		if (m->user != except)
-			user_send(m->user, line, len);
+	if (except != NULL && except->ms != NULL && except->ms->room == r) {
+		em = except->ms;
+		member_catch_up(em);	/* may deliver: r is then empty */
+		first = r->pend_len == 0;
 	}
+	if (r->pend_cap - r->pend_len < len) {
+		/* Only the room refers to it until it is delivered. */
+		while (r->pend_cap - r->pend_len < len)
+			r->pend_cap = r->pend_cap == 0 ? 1024 : r->pend_cap * 2;
+		r->pend = xreallocarray(r->pend, 1,
+		    sizeof *r->pend + r->pend_cap);
+		r->pend->refs = 1;
+	}
+	memcpy(r->pend->text + r->pend_len, line, len);
+	r->pend_len += len;
+	if (em != NULL)
+		em->seen = r->pend_len;	/* the line is not for except */
+	if (first)
+		TAILQ_INSERT_TAIL(&chat->pend_rooms, r, pend_entry);
+	if (chat->pending != NULL && (first || r->pend_len >= ROOM_PEND_MAX))
+		chat->pending(chat, r->pend_len >= ROOM_PEND_MAX);
+}
+
+/* One holder of a delivered block lets go (an evbuffer cleanup). */
+static void
+room_lines_unref(const void *data, size_t len, void *arg)
+{
+	struct room_lines	*b = arg;
+
+	(void)data;
+	(void)len;
+	if (--b->refs == 0)
+		free(b);
+}
+
+/*
+ * Give every member what it has not had, and empty the room's lines.  A
+ * member's queue refers to its part of the block, without a copy, if
+ * that is at least half of it (so a queue never holds on to much more
+ * than it counts); a smaller part is copied.  The room is emptied first,
+ * so the hooks called on the way find it consistent: a member not
+ * reached yet has nothing more to catch up.
+ */
+static void
+room_deliver(struct room *r)
+{
+	struct membership	*m;
+	struct room_lines	*b = r->pend;
+	size_t			 len = r->pend_len, part;
+
+	TAILQ_REMOVE(&r->chat->pend_rooms, r, pend_entry);
+	r->pend = NULL;		/* an idle room keeps nothing */
+	r->pend_len = r->pend_cap = 0;
+	TAILQ_FOREACH(m, &r->members, entry) {
+		part = len - m->seen;
+		if (m->seen >= len || (m->user->flags & USER_MUTED)) {
+			m->seen = 0;
+			continue;
+		}
+		if (2 * part < len) {
+			evbuffer_add(m->user->out, b->text + m->seen, part);
+		} else {
+			b->refs++;
+			if (evbuffer_add_reference(m->user->out,
+			    b->text + m->seen, part, room_lines_unref, b) == -1)
+				b->refs--;
+		}
+		m->seen = 0;
+		user_queued(m->user);
+	}
+	room_lines_unref(NULL, 0, b);	/* the room's own hold */
+}
+
+void
+chat_deliver(struct chat *chat)
+{
+	struct room	*r;
+
+	while ((r = TAILQ_FIRST(&chat->pend_rooms)) != NULL)
+		room_deliver(r);
 }
 
 void
@@ -233,15 +321,44 @@ user_check_queue(struct user *u)
 		chat->overflow(u);
 }
 
+/* Lines were appended to u's queue: tell the owner, check the limit. */
+static void
+user_queued(struct user *u)
+{
+	if (u->chat->queued != NULL)
+		u->chat->queued(u);
+	user_check_queue(u);
+}
+
+/*
+ * Before anything else reaches the member, the lines its room holds for
+ * it, so it gets everything in the order it was said.
+ */
+static void
+member_catch_up(struct membership *m)
+{
+	struct room	*r = m->room;
+	struct user	*u = m->user;
+	size_t		 from = m->seen;
+
+	if (from >= r->pend_len)
+		return;
+	m->seen = r->pend_len;
+	if (u->flags & USER_MUTED)
+		return;
+	evbuffer_add(u->out, r->pend->text + from, r->pend_len - from);
+	user_queued(u);
+}
+
 void
 user_send(struct user *u, const char *line, size_t len)
 {
 	if (u->flags & USER_MUTED)
 		return;
+	if (u->ms != NULL)
+		member_catch_up(u->ms);
 	evbuffer_add(u->out, line, len);
-	if (u->chat->queued != NULL)
-		u->chat->queued(u);
-	user_check_queue(u);
+	user_queued(u);
 }
 
 void
@@ -249,6 +366,8 @@ user_vappend(struct user *u, const char *fmt, va_list ap)
 {
 	if (u->flags & USER_MUTED)
 		return;
+	if (u->ms != NULL)
+		member_catch_up(u->ms);
 	evbuffer_add_vprintf(u->out, fmt, ap);
 	evbuffer_add(u->out, "\r\n", 2);
 	if (u->chat->queued != NULL)

@@ -32,11 +32,22 @@ struct user {
 #define USER_UNNAMED	0x2	/* nick not registered yet (cluster claim) */
 };
 
+/*
+ * A room's pending lines.  Delivered, the block is shared: each member's
+ * queue refers to its part, and the last one to let go frees it.
+ */
+struct room_lines {
+	size_t			 refs;
+	char			 text[];
+};
+
 /* The link between a user and a room: made by room_join, freed by room_part. */
 struct membership {
 	TAILQ_ENTRY(membership)	 entry;	/* in room.members */
 	struct room		*room;
 	struct user		*user;
+	size_t			 seen;	/* of room.pend, bytes already given
+					   to the user or not meant for it */
 };
 
 /* A room.  Owned by the chat; exists while it has members (or is #lobby). */
@@ -50,6 +61,16 @@ struct room {
 	unsigned long long	 topic_seq;	/* cluster: the topic's place in
 						   the order of what is said */
 	struct history		 history;	/* recent chat and actions */
+	struct chat		*chat;		/* the chat it is in */
+	/*
+	 * Lines said in the room since the last delivery, formatted once
+	 * for every member: each gets them in one piece, from its own
+	 * membership.seen, when the chat is delivered or before anything
+	 * else is sent to it.  On chat.pend_rooms while pend_len > 0.
+	 */
+	struct room_lines	*pend;		/* shared once delivered */
+	size_t			 pend_len, pend_cap;	/* of pend->text */
+	TAILQ_ENTRY(room)	 pend_entry;	/* in chat.pend_rooms */
 };
 
 /* Everyone and every room of one server. */
@@ -57,6 +78,7 @@ struct chat {
 	struct htab		 nicks;		/* users by nick */
 	struct htab		 rooms;		/* rooms by name */
 	TAILQ_HEAD(, room)	 room_list;	/* rooms in creation order */
+	TAILQ_HEAD(, room)	 pend_rooms;	/* rooms with lines to deliver */
 	size_t			 nrooms;
 	struct room		*lobby;
 	size_t			 history_max;	/* --history */
@@ -69,9 +91,18 @@ struct chat {
 	void			(*overflow)(struct user *);
 	/*
 	 * Called after a line is appended to a user's queue, so its owner
-	 * can schedule the write (may be NULL: nothing is written).
+	 * can schedule the write (may be NULL: nothing is written).  The
+	 * chat is consistent when it is called, and it may deliver.
 	 */
 	void			(*queued)(struct user *);
+	/*
+	 * Called when a room gets lines to deliver, so the owner can
+	 * schedule chat_deliver (may be NULL: members get them only when
+	 * something else is sent to them).  full: the room holds
+	 * ROOM_PEND_MAX bytes or more; deliver now.  May deliver.
+	 */
+	void			(*pending)(struct chat *, int full);
+	void			*owner;		/* for the hooks' owner */
 	/*
 	 * Called when a room's last member leaves, before a room other
 	 * than #lobby is freed (the cluster drops its subscription).
@@ -110,9 +141,18 @@ struct room *room_join(struct chat *, struct user *, const char *name);
 void	room_part(struct chat *, struct user *);
 /* The user's room, or NULL. */
 struct room *room_of(const struct user *);
-/* Append a whole line (CRLF included) to every member but except. */
+/* Bytes of lines a room holds before it asks to be delivered at once. */
+#define ROOM_PEND_MAX	16384
+
+/*
+ * Send a whole line (CRLF included) to every member but except: it is
+ * formatted once, in the room, and reaches each member's queue at the
+ * next chat_deliver or before anything else sent to that member.
+ */
 void	room_broadcast(struct room *, const struct user *except,
 	    const char *, size_t);
+/* Hand every room's pending lines to its members' queues. */
+void	chat_deliver(struct chat *);
 /* Broadcast and keep the line in the room's history. */
 void	room_say(struct room *, const struct user *except, const char *,
 	    size_t);

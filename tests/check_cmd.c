@@ -135,12 +135,14 @@ out(struct client *c)
 	static char	 buf[16384];
 	struct evbuffer	*o = bufferevent_get_output(c->bev);
 	size_t		*off = &seen[c == a ? 0 : 1];
-	size_t		 n = evbuffer_get_length(o);
+	size_t		 n;
 
 	struct evbuffer_iovec	 v[16];
 	int			 i, nv;
 	size_t			 got = 0;
 
+	chat_deliver(&chat);	/* the rooms' lines, as the flush would */
+	n = evbuffer_get_length(o);
 	ck_assert_uint_lt(n, sizeof buf);
 	nv = evbuffer_peek(o, -1, NULL, v, 16);
 	ck_assert_int_le(nv, 16);

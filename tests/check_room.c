@@ -46,15 +46,33 @@ teardown(void)
 
 /* Everything queued for user i, as a string; the buffer is emptied. */
 static char *
-take(int i)
+take_queued(int i)
 {
-	static char	buf[8192];
+	static char	buf[32768];
 	size_t		n = evbuffer_get_length(outs[i]);
 
 	ck_assert_uint_lt(n, sizeof buf);
 	evbuffer_remove(outs[i], buf, n);
 	buf[n] = '\0';
 	return buf;
+}
+
+/* The same once the rooms' lines are delivered, as the flush would. */
+static char *
+take(int i)
+{
+	chat_deliver(&chat);
+	return take_queued(i);
+}
+
+static int	npending, nfull;	/* calls of the pending hook */
+
+static void
+count_pending(struct chat *c, int full)
+{
+	(void)c;
+	npending++;
+	nfull += full;
 }
 
 START_TEST(test_guest_nicks)
@@ -203,6 +221,7 @@ START_TEST(test_many_members)
 	}
 	ck_assert_uint_eq(r->nmembers, 2000);
 	room_broadcast(r, &many[0], "z\r\n", 3);
+	chat_deliver(&chat);
 	ck_assert_uint_eq(evbuffer_get_length(b), 1999 * 3);
 	for (i = 0; i < 2000; i++)
 		chat_leave(&chat, &many[i]);
@@ -210,6 +229,88 @@ START_TEST(test_many_members)
 	ck_assert_uint_eq(chat.nicks.count, NUSERS);
 	evbuffer_free(b);
 	free(many);
+}
+END_TEST
+
+/*
+ * A room's lines are formatted once and wait in the room, waking its
+ * owner once per batch; a member gets them before anything sent to it
+ * alone, and never its own.
+ */
+START_TEST(test_pending_kept_in_order)
+{
+	struct room	*r = NULL;
+	int		 i;
+
+	npending = nfull = 0;
+	chat.pending = count_pending;
+	for (i = 0; i < 3; i++)
+		r = room_join(&chat, &users[i], "o");
+	room_broadcast(r, &users[0], "<a> one\r\n", 9);
+	room_broadcast(r, &users[1], "<b> two\r\n", 9);
+	ck_assert_int_eq(npending, 1);
+	ck_assert_uint_eq(evbuffer_get_length(outs[2]), 0);
+	user_send(&users[2], "-> psst\r\n", 9);
+	ck_assert_str_eq(take_queued(2), "<a> one\r\n<b> two\r\n-> psst\r\n");
+	user_printf(&users[1], "-!- %s", "note");
+	ck_assert_str_eq(take_queued(1), "<a> one\r\n-!- note\r\n");
+	ck_assert_str_eq(take(0), "<b> two\r\n");
+	ck_assert_str_eq(take(1), "");
+	ck_assert_str_eq(take(2), "");
+	ck_assert_ptr_null(r->pend);
+	room_broadcast(r, NULL, "-!- t\r\n", 7);
+	ck_assert_int_eq(npending, 2);
+	ck_assert_int_eq(nfull, 0);
+	chat.pending = NULL;
+}
+END_TEST
+
+/* Who joins later misses what was said; who leaves takes it along. */
+START_TEST(test_pending_join_and_part)
+{
+	struct room	*r;
+
+	r = room_join(&chat, &users[0], "p");
+	room_join(&chat, &users[1], "p");
+	room_broadcast(r, NULL, "-!- before\r\n", 12);
+	room_join(&chat, &users[2], "p");
+	room_broadcast(r, &users[2], "-!- c joined\r\n", 14);
+	room_part(&chat, &users[1]);
+	ck_assert_str_eq(take_queued(1), "-!- before\r\n-!- c joined\r\n");
+	room_broadcast(r, NULL, "-!- after\r\n", 11);
+	ck_assert_str_eq(take(0),
+	    "-!- before\r\n-!- c joined\r\n-!- after\r\n");
+	ck_assert_str_eq(take(1), "");
+	ck_assert_str_eq(take(2), "-!- after\r\n");
+	/* Who leaves last takes the last lines; the room goes with none. */
+	room_broadcast(r, NULL, "-!- last\r\n", 10);
+	room_part(&chat, &users[0]);
+	room_part(&chat, &users[2]);
+	ck_assert_ptr_null(chat_find_room(&chat, "p"));
+	ck_assert_ptr_null(TAILQ_FIRST(&chat.pend_rooms));
+	ck_assert_str_eq(take_queued(0), "-!- last\r\n");
+	ck_assert_str_eq(take_queued(2), "-!- last\r\n");
+}
+END_TEST
+
+/* A room holding ROOM_PEND_MAX bytes asks to be delivered at once. */
+START_TEST(test_pending_full)
+{
+	struct room	*r;
+	char		 line[1000];
+	int		 i, n = ROOM_PEND_MAX / (int)sizeof line + 1;
+
+	npending = nfull = 0;
+	chat.pending = count_pending;
+	memset(line, 'x', sizeof line - 2);
+	memcpy(line + sizeof line - 2, "\r\n", 2);
+	r = room_join(&chat, &users[0], "f");
+	for (i = 0; i < n; i++) {
+		room_broadcast(r, NULL, line, sizeof line);
+		ck_assert_int_eq(nfull, i == n - 1);
+	}
+	ck_assert_uint_eq(strlen(take(0)), (size_t)n * sizeof line);
+	chat.pending = NULL;
 }
 END_TEST
 
@@ -241,6 +342,9 @@ room_suite(void)
 	tcase_add_test(tc, test_history_and_forget);
 	tcase_add_test(tc, test_leave_parts_and_frees_nick);
 	tcase_add_test(tc, test_many_members);
+	tcase_add_test(tc, test_pending_kept_in_order);
+	tcase_add_test(tc, test_pending_join_and_part);
+	tcase_add_test(tc, test_pending_full);
 	tcase_add_test(tc, test_user_printf);
 	suite_add_tcase(s, tc);
 	return s;
