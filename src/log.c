@@ -15,6 +15,9 @@
 
 #include "log.h"
 
+/* The longest line written; a longer one is cut and ends in "...". */
+#define LOG_LINE_MAX	1024
+
 static enum log_level log_level = LOG_LEVEL_INFO;
 
 static const char *const log_names[] = { "warn", "info", "debug" };
@@ -34,25 +37,49 @@ log_enabled(enum log_level level)
 static void	log_vwrite(enum log_level, int, const char *, va_list)
 		    __attribute__((format(printf, 3, 0)));
 
-/* Write one line: timestamp, level, message and an optional errno text. */
+/* The length of a line of size bytes after snprintf added n: cut to fit. */
+static size_t
+log_grow(size_t len, int n, size_t size)
+{
+	if (n > 0)
+		len += (size_t)n;
+	return len < size ? len : size - 1;
+}
+
+/*
+ * Write one line: timestamp, level, message and an optional errno text.
+ * It is built whole and written with one write(2) (stderr has no buffer),
+ * so a busy server spends one system call per line and lines from
+ * several processes sharing a terminal never interleave.  The date part
+ * of the stamp is formatted once a second.
+ */
 static void
 log_vwrite(enum log_level level, int errnum, const char *fmt, va_list ap)
 {
-	char		 stamp[32];
+	static char	 stamp[32];
+	static time_t	 stamp_sec = -1;
+	char		 line[LOG_LINE_MAX];
+	size_t		 len = 0;
 	struct timespec	 ts;
 	struct tm	 tm;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-	flockfile(stderr);
-	fprintf(stderr, "%s.%03ldZ %s ", stamp, ts.tv_nsec / 1000000L,
-	    log_names[level]);
-	vfprintf(stderr, fmt, ap);
+	if (ts.tv_sec != stamp_sec) {
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+		stamp_sec = ts.tv_sec;
+	}
+	len = log_grow(len, snprintf(line, sizeof line, "%s.%03ldZ %s ",
+	    stamp, ts.tv_nsec / 1000000L, log_names[level]), sizeof line);
+	len = log_grow(len, vsnprintf(line + len, sizeof line - len, fmt, ap),
+	    sizeof line);
 	if (errnum != 0)
-		fprintf(stderr, ": %s", strerror(errnum));
-	fputc('\n', stderr);
-	funlockfile(stderr);
+		len = log_grow(len, snprintf(line + len, sizeof line - len,
+		    ": %s", strerror(errnum)), sizeof line);
+	if (len == sizeof line - 1)
+		memcpy(line + len - 3, "...", 3);	/* cut: say so */
+	line[len++] = '\n';
+	fwrite(line, 1, len, stderr);
 }
 
 void

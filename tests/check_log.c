@@ -1,0 +1,115 @@
+/*
+ * check_log: the log module writes what it is given, one whole line at a
+ * time, with stderr captured through a pipe.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static int	pipefd[2] = { -1, -1 };
+static int	saved = -1;
+
+static void
+setup(void)
+{
+	ck_assert_int_eq(pipe(pipefd), 0);
+	ck_assert_int_eq(fcntl(pipefd[0], F_SETFL, O_NONBLOCK), 0);
+	saved = dup(STDERR_FILENO);
+	ck_assert_int_ge(saved, 0);
+	ck_assert_int_eq(dup2(pipefd[1], STDERR_FILENO), STDERR_FILENO);
+}
+
+static void
+teardown(void)
+{
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	log_set_level(LOG_LEVEL_INFO);
+}
+
+/* What was logged since the last look; each line came in one write. */
+static char *
+logged(void)
+{
+	static char	buf[8192];
+	ssize_t		n = read(pipefd[0], buf, sizeof buf - 1);
+
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
+/* "2026-11-24T13:30:08.831Z info " then the message. */
+static void
+assert_stamped(const char *l, const char *level, const char *msg)
+{
+	ck_assert_uint_ge(strlen(l), 25);
+	ck_assert(l[4] == '-' && l[10] == 'T' && l[19] == '.' && l[23] == 'Z');
+	ck_assert(strncmp(l + 25, level, strlen(level)) == 0);
+	ck_assert_str_eq(l + 25 + strlen(level) + 1, msg);
+}
+
+START_TEST(test_line_and_levels)
+{
+	log_info("client %d connected", 7);
+	assert_stamped(logged(), "info", "client 7 connected\n");
+	log_debug("hidden");
+	ck_assert_str_eq(logged(), "");
+	log_set_level(LOG_LEVEL_DEBUG);
+	log_debug("shown");
+	assert_stamped(logged(), "debug", "shown\n");
+	log_set_level(LOG_LEVEL_WARN);
+	log_info("hidden");
+	ck_assert_str_eq(logged(), "");
+	errno = ENOENT;
+	log_warn("open %s", "x");
+	assert_stamped(logged(), "warn", "open x: No such file or directory\n");
+	ck_assert_int_eq(errno, ENOENT);
+	log_warnx("plain");
+	assert_stamped(logged(), "warn", "plain\n");
+}
+END_TEST
+
+/* A line too long for one write is cut, and says so. */
+START_TEST(test_long_line_cut)
+{
+	char	 msg[3000];
+	char	*l;
+
+	memset(msg, 'm', sizeof msg - 1);
+	msg[sizeof msg - 1] = '\0';
+	log_info("%s", msg);
+	l = logged();
+	ck_assert_uint_eq(strlen(l), 1024);
+	ck_assert_str_eq(l + 1024 - 4, "...\n");
+	ck_assert(strchr(l, '\n') == l + 1023);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("log");
+	TCase	*tc = tcase_create("log");
+	SRunner	*sr;
+	int	 failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_line_and_levels);
+	tcase_add_test(tc, test_long_line_cut);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
