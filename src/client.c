@@ -411,7 +411,7 @@ client_close(struct client *c, enum client_close_how how, const char *why)
 	c->flags |= CLIENT_CLOSING;
 	c->pool->nclosing++;
 	c->reason = xstrdup(why);
-	c->user.flags |= USER_MUTED;
+	user_mute(&c->user);	/* what was said before still goes out */
 	bufferevent_disable(c->bev, EV_READ);
 	log_debug("client %lu closing (%s)", c->id, why);
 	client_queue(c);

@@ -351,6 +351,14 @@ member_catch_up(struct membership *m)
 }
 
 void
+user_mute(struct user *u)
+{
+	if (u->ms != NULL && !(u->flags & USER_MUTED))
+		member_catch_up(u->ms);
+	u->flags |= USER_MUTED;
+}
+
+void
 user_send(struct user *u, const char *line, size_t len)
 {
 	if (u->flags & USER_MUTED)

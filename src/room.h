@@ -164,6 +164,11 @@ void	room_set_topic(struct room *, const char *, size_t);
  * past the chat's sendq calls its overflow hook.
  */
 void	user_send(struct user *, const char *, size_t);
+/*
+ * Stop sending to the user (it is closing): what was said in its room
+ * before still reaches it, nothing after does.
+ */
+void	user_mute(struct user *);
 /* Append a formatted line to one user; CRLF is added. */
 void	user_printf(struct user *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));

@@ -279,6 +279,16 @@ START_TEST(test_close_abort_overrides)
 }
 END_TEST
 
+/* A client closing politely still gets what was said before it closed. */
+START_TEST(test_close_keeps_lines_said_before)
+{
+	say(b, "before");
+	client_close(a, CLIENT_GRACEFUL, "connection closed");
+	say(b, "after");
+	ck_assert_str_eq(out(a), "<guest-2> before\r\n");
+}
+END_TEST
+
 /* What the peer of c's socket can read now, without waiting. */
 static char *
 peer_read(int fd)
@@ -392,6 +402,7 @@ cmd_suite(void)
 	tcase_add_test(tc, test_unknown_cut_between_characters);
 	tcase_add_test(tc, test_last_line_not_cut_by_sendq);
 	tcase_add_test(tc, test_output_waits_for_flush);
+	tcase_add_test(tc, test_close_keeps_lines_said_before);
 	tcase_add_test(tc, test_long_queue_written_at_once);
 	suite_add_tcase(s, tc);
 	return s;
