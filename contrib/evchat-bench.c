@@ -698,7 +698,7 @@ server_wait_port(void)
 	}
 }
 
-/* Raise our descriptor limit to the hard one; fail early if too low. */
+/* Raise our descriptor limit as far as allowed; fail early if too low. */
 static void
 bench_raise_nofile(unsigned need)
 {
@@ -706,6 +706,13 @@ bench_raise_nofile(unsigned need)
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		return;
+	/* Root with CAP_SYS_RESOURCE may raise the hard limit too. */
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < (rlim_t)need + 32) {
+		struct rlimit	all = { (rlim_t)need + 32, (rlim_t)need + 32 };
+
+		if (setrlimit(RLIMIT_NOFILE, &all) == 0)
+			rl = all;
+	}
 	rl.rlim_cur = rl.rlim_max;
 	setrlimit(RLIMIT_NOFILE, &rl);
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)need + 32) {

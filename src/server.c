@@ -121,17 +121,24 @@ server_idle_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Raise the descriptor limit toward what --max-clients needs; if the
- * hard limit is lower, admit fewer clients and say so once.
+ * Raise the descriptor limit toward what --max-clients needs: the hard
+ * limit too where the process may (root with CAP_SYS_RESOURCE, up to
+ * fs.nr_open), else the soft one up to the hard one.  If that is still
+ * too low, admit fewer clients and say so once.
  */
 static void
 server_fit_fd_limit(struct server *srv)
 {
-	struct rlimit	rl;
+	struct rlimit	rl, all;
 	rlim_t		need = (rlim_t)srv->max_clients + SERVER_FD_RESERVE;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		return;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
+		all.rlim_cur = all.rlim_max = need;
+		if (setrlimit(RLIMIT_NOFILE, &all) == 0)
+			rl = all;
+	}
 	if (rl.rlim_cur < need && rl.rlim_cur != RLIM_INFINITY) {
 		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ||
 		    rl.rlim_max > need ? need : rl.rlim_max;
