@@ -15,8 +15,9 @@
  * write that falls short hands the rest to the bufferevent (EV_WRITE on),
  * whose write callback turns EV_WRITE off again once the queue is empty.
  * Input that keeps coming cannot hold the flush back for longer than
- * CLIENT_FLUSH_WAIT_US: the first line queued after that flushes them
- * all at once.
+ * CLIENT_FLUSH_WAIT_US: a timer at the highest priority, its deadline,
+ * runs it then.  A queue that grows long is written at once, and a room
+ * whose pending block is full has its deadline brought forward.
  *
  * Closing is a state, never a free in a callback.  client_close marks the
  * client, stops its input and queues it; the reaper (client_pool_reap,
@@ -135,6 +136,7 @@ client_pool_flush(struct client_pool *pool)
 	}
 	pool->armed = 0;
 	pool->flushing = 0;
+	evtimer_del(pool->deadline_ev);
 }
 
 static void
@@ -160,29 +162,20 @@ client_flush_bytes(const struct client_pool *pool)
 }
 
 /*
- * There is work for the flush (the clock read once per call): if it has
- * waited its longest already (input kept coming), run it now, then wake
- * it for what comes next.  Delivering and writing only append to buffers
- * and write sockets, never free or part anyone, so this is safe in the
- * middle of a broadcast; the room layer calls its hooks with its lists
- * consistent.
+ * There is work for the flush: wake it, at the lowest priority, and set
+ * its deadline, a timer at the highest, which runs it even while input
+ * (or anything else) keeps every loop pass busy.
  */
 static void
 client_arm(struct client_pool *pool)
 {
-	struct timeval	now, waited;
+	static const struct timeval wait = { 0, CLIENT_FLUSH_WAIT_US };
 
-	event_base_gettimeofday_cached(pool->base, &now);
-	if (pool->armed && !pool->flushing) {
-		timersub(&now, &pool->dirty_since, &waited);
-		if (waited.tv_sec > 0 || waited.tv_usec >= CLIENT_FLUSH_WAIT_US)
-			client_pool_flush(pool);
-	}
-	if (!pool->armed) {
-		pool->armed = 1;
-		pool->dirty_since = now;
-		event_active(pool->flush_ev, EV_TIMEOUT, 0);
-	}
+	if (pool->armed)
+		return;
+	pool->armed = 1;
+	event_active(pool->flush_ev, EV_TIMEOUT, 0);
+	evtimer_add(pool->deadline_ev, &wait);
 }
 
 /* The room layer queued output for this user: the flush is to write it. */
@@ -205,16 +198,19 @@ client_dirty(struct user *u)
 	TAILQ_INSERT_TAIL(&pool->dirty, c, dirty_entry);
 }
 
-/* A room has lines for its members: the flush is to deliver them. */
+/*
+ * A room has lines for its members: the flush is to deliver them.  A
+ * full room cannot wait for the loop to run dry: its deadline comes at
+ * once, right after the callback that filled it.
+ */
 static void
 client_pending(struct chat *chat, int full)
 {
 	struct client_pool	*pool = chat->owner;
 
+	client_arm(pool);
 	if (full)
-		client_pool_flush(pool);
-	else
-		client_arm(pool);
+		event_active(pool->deadline_ev, EV_TIMEOUT, 0);
 }
 
 void
@@ -235,11 +231,16 @@ client_pool_init(struct client_pool *pool, struct event_base *base,
 	TAILQ_INIT(&pool->reap);
 	TAILQ_INIT(&pool->dirty);
 	pool->flush_ev = event_new(base, -1, 0, client_flush_cb, pool);
-	if (pool->flush_ev == NULL)
+	pool->deadline_ev = evtimer_new(base, client_flush_cb, pool);
+	if (pool->flush_ev == NULL || pool->deadline_ev == NULL)
 		fatalx("event_new failed");
-	/* Last of all: after every pass's input (a no-op with one priority). */
+	/*
+	 * The flush comes last of all, after every pass's input; its
+	 * deadline first (no-ops on a base with one priority).
+	 */
 	event_priority_set(pool->flush_ev,
 	    event_base_get_npriorities(base) - 1);
+	event_priority_set(pool->deadline_ev, 0);
 }
 
 /* With --trace-tcp: log this connection's state as the kernel has it. */
@@ -303,7 +304,8 @@ client_pool_free(struct client_pool *pool)
 	while ((c = TAILQ_FIRST(&pool->all)) != NULL)
 		client_free(c);
 	event_free(pool->flush_ev);
-	pool->flush_ev = NULL;
+	event_free(pool->deadline_ev);
+	pool->flush_ev = pool->deadline_ev = NULL;
 }
 
 struct client *

@@ -9,7 +9,6 @@
 
 #include <sys/queue.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -43,7 +42,7 @@ struct client_pool {
 	struct event		*reap_ev;	/* the server's reaper; owned */
 	TAILQ_HEAD(, client)	 dirty;		/* output queued since the flush */
 	struct event		*flush_ev;	/* writes them; owned */
-	struct timeval		 dirty_since;	/* when the flush was woken */
+	struct event		*deadline_ev;	/* flush_ev's latest; owned */
 	int			 armed;		/* the flush has work waiting */
 	int			 flushing;	/* client_pool_flush is running */
 	unsigned long		 next_id;	/* for log lines */

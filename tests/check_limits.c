@@ -662,6 +662,55 @@ START_TEST(test_rate_off)
 }
 END_TEST
 
+/* Write empty lines to c until its socket is full. */
+static void
+pump_blank(struct h_conn *c)
+{
+	static char	blank[16384];
+
+	memset(blank, '\n', sizeof blank);
+	while (send(c->fd, blank, sizeof blank, MSG_DONTWAIT) > 0)
+		continue;
+}
+
+/*
+ * Input that never stops does not hold everyone else's output back: a
+ * client pours empty lines (which are ignored: no output at all) into
+ * the server without pause while alice speaks, and bob hears her while
+ * the flood still runs, not only once it stops.
+ */
+START_TEST(test_endless_input_does_not_starve_output)
+{
+	struct h_server	 s;
+	struct h_conn	*a, *b, *f;
+	const char	*l = NULL;
+	long long	 deadline;
+
+	srv_start(&s, (const char *const[]){ "--rate", "0", NULL });
+	a = h_join_as(s.port, "alice");
+	b = h_join_as(s.port, "bob");
+	f = h_join_as(s.port, "flood");
+	h_sync(a);
+	h_sync(b);
+	h_sync(f);
+	pump_blank(f);
+	h_send(a, "still there?");
+	deadline = now_ms() + 10000;
+	while (now_ms() < deadline) {
+		pump_blank(f);
+		if ((l = h_line(b, 1)) != NULL)
+			break;
+	}
+	ck_assert_msg(l != NULL, "no output in 10 s of endless input");
+	ck_assert_str_eq(l, "<alice> still there?");
+	h_close(f);
+	h_sync(b);
+	h_close(a);
+	h_close(b);
+	ck_assert_int_eq(srv_stop(&s), 0);
+}
+END_TEST
+
 #define FLOOD_LINES	40000
 #define FLOOD_TEXT	200		/* bytes of each flood line */
 #define RSS_BOUND_KB	(2 * 1024)	/* a quarter of the 8 MB flood */
@@ -1207,6 +1256,7 @@ main(void)
 	tcase_add_test(tc, test_rate_counts_overlong);
 	tcase_add_test(tc, test_rate_burst_zero_refused);
 	tcase_add_test(tc, test_rate_off);
+	tcase_add_test(tc, test_endless_input_does_not_starve_output);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("sendq");
