@@ -148,20 +148,6 @@ client_flush_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * How long a client's queue may grow waiting for the flush before it is
- * written at once: half of --sendq, so the limit is met only by a client
- * that does not read, and no more than 16 KiB.
- */
-static size_t
-client_flush_bytes(const struct client_pool *pool)
-{
-	size_t	max = 16384;
-
-	return pool->chat->sendq != 0 && pool->chat->sendq / 2 < max ?
-	    pool->chat->sendq / 2 : max;
-}
-
-/*
  * There is work for the flush: wake it, at the lowest priority, and set
  * its deadline, a timer at the highest, which runs it even while input
  * (or anything else) keeps every loop pass busy.
@@ -188,14 +174,13 @@ client_dirty(struct user *u)
 	if (c->flags & CLIENT_DRAINING)
 		return;
 	client_arm(pool);
-	if (c->flags & CLIENT_DIRTY) {
-		/* Long queues are not kept for the batch: --sendq counts. */
-		if (client_queued(c) >= client_flush_bytes(pool))
-			client_write(c);
-		return;
+	if (!(c->flags & CLIENT_DIRTY)) {
+		c->flags |= CLIENT_DIRTY;
+		TAILQ_INSERT_TAIL(&pool->dirty, c, dirty_entry);
 	}
-	c->flags |= CLIENT_DIRTY;
-	TAILQ_INSERT_TAIL(&pool->dirty, c, dirty_entry);
+	/* Long queues are not kept for the batch: --sendq counts. */
+	if (client_queued(c) >= chat_batch_max(pool->chat))
+		client_write(c);
 }
 
 /*

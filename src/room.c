@@ -205,18 +205,27 @@ room_of(const struct user *u)
 	return u->ms == NULL ? NULL : u->ms->room;
 }
 
+size_t
+chat_batch_max(const struct chat *chat)
+{
+	return chat->sendq != 0 && chat->sendq / 2 < ROOM_PEND_MAX ?
+	    chat->sendq / 2 : ROOM_PEND_MAX;
+}
+
 void
 room_broadcast(struct room *r, const struct user *except, const char *line,
     size_t len)
 {
 	struct chat		*chat = r->chat;
 	struct membership	*em = NULL;
+	size_t			 full = chat_batch_max(chat);
 	int			 first = r->pend_len == 0;
 
+	if (len == 0)
+		return;		/* nothing to say; an empty block is none */
 	if (except != NULL && except->ms != NULL && except->ms->room == r) {
 		em = except->ms;
-		member_catch_up(em);	/* may deliver: r is then empty */
-		first = r->pend_len == 0;
+		member_catch_up(em);
 	}
 	if (r->pend_cap - r->pend_len < len) {
 		/* Only the room refers to it until it is delivered. */
@@ -232,8 +241,8 @@ room_broadcast(struct room *r, const struct user *except, const char *line,
 		em->seen = r->pend_len;	/* the line is not for except */
 	if (first)
 		TAILQ_INSERT_TAIL(&chat->pend_rooms, r, pend_entry);
-	if (chat->pending != NULL && (first || r->pend_len >= ROOM_PEND_MAX))
-		chat->pending(chat, r->pend_len >= ROOM_PEND_MAX);
+	if (chat->pending != NULL && (first || r->pend_len >= full))
+		chat->pending(chat, r->pend_len >= full);
 }
 
 /* One holder of a delivered block lets go (an evbuffer cleanup). */
@@ -277,8 +286,12 @@ room_deliver(struct room *r)
 		} else {
 			b->refs++;
 			if (evbuffer_add_reference(m->user->out,
-			    b->text + m->seen, part, room_lines_unref, b) == -1)
+			    b->text + m->seen, part, room_lines_unref,
+			    b) == -1) {
 				b->refs--;
+				evbuffer_add(m->user->out, b->text + m->seen,
+				    part);
+			}
 		}
 		m->seen = 0;
 		user_queued(m->user);

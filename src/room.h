@@ -91,15 +91,18 @@ struct chat {
 	void			(*overflow)(struct user *);
 	/*
 	 * Called after a line is appended to a user's queue, so its owner
-	 * can schedule the write (may be NULL: nothing is written).  The
-	 * chat is consistent when it is called, and it may deliver.
+	 * can schedule the write (may be NULL: nothing is written).  Like
+	 * overflow it runs in the middle of a broadcast or a delivery: it
+	 * may write the user's queue out, but must not deliver, send, part
+	 * or free anyone.
 	 */
 	void			(*queued)(struct user *);
 	/*
 	 * Called when a room gets lines to deliver, so the owner can
 	 * schedule chat_deliver (may be NULL: members get them only when
 	 * something else is sent to them).  full: the room holds
-	 * ROOM_PEND_MAX bytes or more; deliver now.  May deliver.
+	 * ROOM_PEND_MAX bytes, or half of sendq if less; deliver soon.
+	 * The same rules as for queued.
 	 */
 	void			(*pending)(struct chat *, int full);
 	void			*owner;		/* for the hooks' owner */
@@ -141,8 +144,14 @@ struct room *room_join(struct chat *, struct user *, const char *name);
 void	room_part(struct chat *, struct user *);
 /* The user's room, or NULL. */
 struct room *room_of(const struct user *);
-/* Bytes of lines a room holds before it asks to be delivered at once. */
 #define ROOM_PEND_MAX	16384
+/*
+ * The most output that waits for a batch: a room's block, or a user's
+ * queue, this long is delivered or written at once.  ROOM_PEND_MAX, or
+ * half of the chat's sendq if that is less, so a user that reads is
+ * never pushed past the limit by waiting.
+ */
+size_t	chat_batch_max(const struct chat *);
 
 /*
  * Send a whole line (CRLF included) to every member but except: it is

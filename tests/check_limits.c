@@ -669,7 +669,8 @@ pump_blank(struct h_conn *c)
 	static char	blank[16384];
 
 	memset(blank, '\n', sizeof blank);
-	while (send(c->fd, blank, sizeof blank, MSG_DONTWAIT) > 0)
+	while (send(c->fd, blank, sizeof blank,
+	    MSG_DONTWAIT | MSG_NOSIGNAL) > 0)
 		continue;
 }
 
@@ -705,6 +706,59 @@ START_TEST(test_endless_input_does_not_starve_output)
 	ck_assert_str_eq(l, "<alice> still there?");
 	h_close(f);
 	h_sync(b);
+	h_close(a);
+	h_close(b);
+	ck_assert_int_eq(srv_stop(&s), 0);
+}
+END_TEST
+
+/*
+ * A small --sendq and a busy loop: a client pours in empty lines without
+ * pause, so output waits for the flush's deadline, while alice says six
+ * long lines, each one a little apart.  bob, who reads, gets them all
+ * and is never taken for a slow reader: what waits for a batch, in the
+ * room or in his queue, is written once it reaches half the limit.
+ */
+START_TEST(test_sendq_batches_never_drop_a_reader)
+{
+	struct h_server	 s;
+	struct h_conn	*a, *b, *f;
+	char		 text[901], want[1000];
+	const char	*l;
+	struct timespec	 gap = { 0, 700000 };
+	long long	 deadline;
+	int		 i;
+
+	memset(text, 'z', sizeof text - 1);
+	text[sizeof text - 1] = '\0';
+	srv_start(&s, (const char *const[]){ "--sendq", "4096", "--rate",
+	    "0", NULL });
+	a = h_join_as(s.port, "alice");
+	b = h_join_as(s.port, "bob");
+	f = h_join_as(s.port, "flood");
+	h_sync(a);
+	h_sync(b);
+	h_sync(f);
+	pump_blank(f);
+	for (i = 0; i < 6; i++) {
+		h_send(a, "%d %s", i, text);
+		pump_blank(f);
+		nanosleep(&gap, NULL);
+		pump_blank(f);
+	}
+	deadline = now_ms() + 10000;
+	for (i = 0; i < 6; i++) {
+		snprintf(want, sizeof want, "<alice> %d %s", i, text);
+		while ((l = h_line(b, 1)) == NULL) {
+			ck_assert_msg(now_ms() < deadline, "bob got %d of 6 "
+			    "lines", i);
+			pump_blank(f);
+		}
+		ck_assert_str_eq(l, want);
+	}
+	h_close(f);
+	h_sync(b);
+	ck_assert(!h_server_log_has(&s, "send queue over"));
 	h_close(a);
 	h_close(b);
 	ck_assert_int_eq(srv_stop(&s), 0);
@@ -1263,6 +1317,7 @@ main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_sendq_drops_non_reader);
 	tcase_add_test(tc, test_sendq_default_normal_use);
+	tcase_add_test(tc, test_sendq_batches_never_drop_a_reader);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("idle");

@@ -293,13 +293,20 @@ START_TEST(test_pending_join_and_part)
 }
 END_TEST
 
-/* A room holding ROOM_PEND_MAX bytes asks to be delivered at once. */
+/*
+ * A room holding ROOM_PEND_MAX bytes, or half of sendq if that is less,
+ * asks to be delivered at once.
+ */
 START_TEST(test_pending_full)
 {
+	static const size_t sendqs[] = { 0, 4096 };
 	struct room	*r;
 	char		 line[1000];
-	int		 i, n = ROOM_PEND_MAX / (int)sizeof line + 1;
+	int		 i, n;
 
+	chat.sendq = sendqs[_i];
+	n = (int)(chat_batch_max(&chat) / sizeof line) + 1;
+	ck_assert_int_eq(n, _i == 0 ? ROOM_PEND_MAX / 1000 + 1 : 3);
 	npending = nfull = 0;
 	chat.pending = count_pending;
 	memset(line, 'x', sizeof line - 2);
@@ -310,6 +317,30 @@ START_TEST(test_pending_full)
 		ck_assert_int_eq(nfull, i == n - 1);
 	}
 	ck_assert_uint_eq(strlen(take(0)), (size_t)n * sizeof line);
+	chat.pending = NULL;
+}
+END_TEST
+
+/* Saying nothing leaves no block behind and changes nothing. */
+START_TEST(test_broadcast_empty)
+{
+	struct room	*r;
+
+	npending = 0;
+	chat.pending = count_pending;
+	r = room_join(&chat, &users[0], "e");
+	room_join(&chat, &users[1], "e");
+	room_broadcast(r, NULL, "", 0);
+	ck_assert_int_eq(npending, 0);
+	ck_assert_ptr_null(TAILQ_FIRST(&chat.pend_rooms));
+	room_broadcast(r, &users[0], "<a> x\r\n", 7);
+	room_broadcast(r, NULL, "", 0);
+	ck_assert_str_eq(take(1), "<a> x\r\n");
+	ck_assert_str_eq(take(0), "");
+	room_part(&chat, &users[0]);
+	room_broadcast(r, NULL, "", 0);
+	room_part(&chat, &users[1]);
+	ck_assert_ptr_null(TAILQ_FIRST(&chat.pend_rooms));
 	chat.pending = NULL;
 }
 END_TEST
@@ -344,7 +375,8 @@ room_suite(void)
 	tcase_add_test(tc, test_many_members);
 	tcase_add_test(tc, test_pending_kept_in_order);
 	tcase_add_test(tc, test_pending_join_and_part);
-	tcase_add_test(tc, test_pending_full);
+	tcase_add_loop_test(tc, test_pending_full, 0, 2);
+	tcase_add_test(tc, test_broadcast_empty);
 	tcase_add_test(tc, test_user_printf);
 	suite_add_tcase(s, tc);
 	return s;
