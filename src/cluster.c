@@ -374,7 +374,7 @@ cluster_deliver_room(struct cluster *cl, const char *lower, const char *p,
 	}
 	line = p;
 	llen = (size_t)(end - line);
-	if (flen[1] != 1 || flen[2] >= sizeof num)
+	if (flen[1] != 1 || flen[2] >= sizeof num || llen == 0)
 		return;
 	memcpy(num, f[2], flen[2]);
 	num[flen[2]] = '\0';

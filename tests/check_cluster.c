@@ -255,6 +255,26 @@ cl_redis_ping(const struct cl_redis *r)
 	return len == 7 && memcmp(buf, "+PONG\r\n", 7) == 0;
 }
 
+/* PUBLISH msg on channel in this Redis, as any client of it could. */
+static void
+cl_redis_publish(const struct cl_redis *r, const char *channel,
+    const char *msg)
+{
+	char	cmd[512], buf[64];
+	int	fd, len;
+	ssize_t	n;
+
+	len = snprintf(cmd, sizeof cmd, "*3\r\n$7\r\nPUBLISH\r\n$%zu\r\n%s"
+	    "\r\n$%zu\r\n%s\r\n", strlen(channel), channel, strlen(msg), msg);
+	ck_assert(len > 0 && (size_t)len < sizeof cmd);
+	ck_assert_int_ne(fd = cl_dial(r->port, r->unix_only ? r->addr : NULL),
+	    -1);
+	ck_assert_int_eq(write(fd, cmd, (size_t)len), len);
+	n = read(fd, buf, sizeof buf);		/* ":1\r\n": one node heard */
+	close(fd);
+	ck_assert(n > 0 && buf[0] == ':');
+}
+
 /* Fork and exec redis-server, without persistence, as r says. */
 static pid_t
 cl_redis_spawn(const struct cl_redis *r)
@@ -1144,6 +1164,30 @@ START_TEST(test_chat)
 	cl_quiet(a, b, c, d, NULL);
 	cl_close(a, b, c, d, NULL);
 	cl_down(&r, s, 2);
+}
+END_TEST
+
+/*
+ * A message on a room's channel with nothing to say (anyone who can reach
+ * Redis can publish one) is ignored: the node goes on delivering.
+ */
+START_TEST(test_empty_publish)
+{
+	struct cl_redis	 r;
+	struct h_server	 s[1];
+	struct h_conn	*a, *b;
+
+	cl_up(&r, s, 1, NULL);
+	a = h_join_as(s[0].port, "alice");
+	b = h_join_as(s[0].port, "bob");
+	cl_barrier(a, b, NULL);
+	cl_redis_publish(&r, "evchat:room:lobby", "x\nS\n1\n\n");
+	cl_redis_publish(&r, "evchat:room:lobby", "x\nN\n2\n\n");
+	h_send(a, "still here");
+	cl_expect(b, "<alice> still here");
+	cl_quiet(a, b, NULL);
+	cl_close(a, b, NULL);
+	cl_down(&r, s, 1);
 }
 END_TEST
 
@@ -2909,6 +2953,7 @@ cl_suite(void)
 	tc = tcase_create("one server");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_chat);
+	tcase_add_test(tc, test_empty_publish);
 	tcase_add_test(tc, test_room_isolation);
 	tcase_add_test(tc, test_nick_collision);
 	tcase_add_test(tc, test_msg);
