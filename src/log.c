@@ -37,13 +37,19 @@ log_enabled(enum log_level level)
 static void	log_vwrite(enum log_level, int, const char *, va_list)
 		    __attribute__((format(printf, 3, 0)));
 
-/* The length of a line of size bytes after snprintf added n: cut to fit. */
+/*
+ * The length of a line of size bytes after snprintf added n (what it
+ * wanted to write): cut to fit, and *cut set if it was.
+ */
 static size_t
-log_grow(size_t len, int n, size_t size)
+log_grow(size_t len, int n, size_t size, int *cut)
 {
 	if (n > 0)
 		len += (size_t)n;
-	return len < size ? len : size - 1;
+	if (len < size)
+		return len;
+	*cut = 1;
+	return size - 1;
 }
 
 /*
@@ -60,6 +66,7 @@ log_vwrite(enum log_level level, int errnum, const char *fmt, va_list ap)
 	static time_t	 stamp_sec = -1;
 	char		 line[LOG_LINE_MAX];
 	size_t		 len = 0;
+	int		 cut = 0;
 	struct timespec	 ts;
 	struct tm	 tm;
 
@@ -70,14 +77,14 @@ log_vwrite(enum log_level level, int errnum, const char *fmt, va_list ap)
 		stamp_sec = ts.tv_sec;
 	}
 	len = log_grow(len, snprintf(line, sizeof line, "%s.%03ldZ %s ",
-	    stamp, ts.tv_nsec / 1000000L, log_names[level]), sizeof line);
+	    stamp, ts.tv_nsec / 1000000L, log_names[level]), sizeof line, &cut);
 	len = log_grow(len, vsnprintf(line + len, sizeof line - len, fmt, ap),
-	    sizeof line);
-	if (errnum != 0)
+	    sizeof line, &cut);
+	if (errnum != 0 && !cut)
 		len = log_grow(len, snprintf(line + len, sizeof line - len,
-		    ": %s", strerror(errnum)), sizeof line);
-	if (len == sizeof line - 1)
-		memcpy(line + len - 3, "...", 3);	/* cut: say so */
+		    ": %s", strerror(errnum)), sizeof line, &cut);
+	if (cut)
+		memcpy(line + len - 3, "...", 3);	/* say so */
 	line[len++] = '\n';
 	fwrite(line, 1, len, stderr);
 }

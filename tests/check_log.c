@@ -1,8 +1,10 @@
 /*
  * check_log: the log module writes what it is given, one whole line at a
- * time, with stderr captured through a pipe.
+ * time, with stderr captured through a socket.
  */
 #include "config.h"
+
+#include <sys/socket.h>
 
 #include <check.h>
 #include <errno.h>
@@ -14,17 +16,21 @@
 
 #include "log.h"
 
-static int	pipefd[2] = { -1, -1 };
+static int	errfd[2] = { -1, -1 };
 static int	saved = -1;
 
+/*
+ * stderr is a SOCK_SEQPACKET socket: each write(2) is one record and each
+ * read one record, so the test sees how many writes a line took.
+ */
 static void
 setup(void)
 {
-	ck_assert_int_eq(pipe(pipefd), 0);
-	ck_assert_int_eq(fcntl(pipefd[0], F_SETFL, O_NONBLOCK), 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, errfd), 0);
+	ck_assert_int_eq(fcntl(errfd[0], F_SETFL, O_NONBLOCK), 0);
 	saved = dup(STDERR_FILENO);
 	ck_assert_int_ge(saved, 0);
-	ck_assert_int_eq(dup2(pipefd[1], STDERR_FILENO), STDERR_FILENO);
+	ck_assert_int_eq(dup2(errfd[1], STDERR_FILENO), STDERR_FILENO);
 }
 
 static void
@@ -32,17 +38,17 @@ teardown(void)
 {
 	dup2(saved, STDERR_FILENO);
 	close(saved);
-	close(pipefd[0]);
-	close(pipefd[1]);
+	close(errfd[0]);
+	close(errfd[1]);
 	log_set_level(LOG_LEVEL_INFO);
 }
 
-/* What was logged since the last look; each line came in one write. */
+/* The next write(2) to stderr, or "" if there was none. */
 static char *
 logged(void)
 {
 	static char	buf[8192];
-	ssize_t		n = read(pipefd[0], buf, sizeof buf - 1);
+	ssize_t		n = read(errfd[0], buf, sizeof buf - 1);
 
 	buf[n > 0 ? n : 0] = '\0';
 	return buf;
@@ -62,6 +68,7 @@ START_TEST(test_line_and_levels)
 {
 	log_info("client %d connected", 7);
 	assert_stamped(logged(), "info", "client 7 connected\n");
+	ck_assert_str_eq(logged(), "");		/* it was one write */
 	log_debug("hidden");
 	ck_assert_str_eq(logged(), "");
 	log_set_level(LOG_LEVEL_DEBUG);
@@ -92,6 +99,11 @@ START_TEST(test_long_line_cut)
 	ck_assert_uint_eq(strlen(l), 1024);
 	ck_assert_str_eq(l + 1024 - 4, "...\n");
 	ck_assert(strchr(l, '\n') == l + 1023);
+	/* A line that just fits is not marked as cut. */
+	log_info("%s", msg + sizeof msg - 1 - (1023 - 30));
+	l = logged();
+	ck_assert_uint_eq(strlen(l), 1024);
+	ck_assert_str_eq(l + 1024 - 4, "mmm\n");
 }
 END_TEST
 
