@@ -675,6 +675,35 @@ pump_blank(struct h_conn *c)
 }
 
 /*
+ * Start a server with args and seat alice, bob and flood, who has begun
+ * pouring in empty lines.
+ */
+static void
+flood_start(struct h_server *s, const char *const *args, struct h_conn **a,
+    struct h_conn **b, struct h_conn **f)
+{
+	srv_start(s, args);
+	*a = h_join_as(s->port, "alice");
+	*b = h_join_as(s->port, "bob");
+	*f = h_join_as(s->port, "flood");
+	h_sync(*a);
+	h_sync(*b);
+	h_sync(*f);
+	pump_blank(*f);
+}
+
+/* c's next line, while f keeps pouring; NULL if none by deadline. */
+static const char *
+line_while_flooding(struct h_conn *c, struct h_conn *f, long long deadline)
+{
+	const char	*l;
+
+	while ((l = h_line(c, 1)) == NULL && now_ms() < deadline)
+		pump_blank(f);
+	return l;
+}
+
+/*
  * Input that never stops does not hold everyone else's output back: a
  * client pours empty lines (which are ignored: no output at all) into
  * the server without pause while alice speaks, and bob hears her while
@@ -684,24 +713,12 @@ START_TEST(test_endless_input_does_not_starve_output)
 {
 	struct h_server	 s;
 	struct h_conn	*a, *b, *f;
-	const char	*l = NULL;
-	long long	 deadline;
+	const char	*l;
 
-	srv_start(&s, (const char *const[]){ "--rate", "0", NULL });
-	a = h_join_as(s.port, "alice");
-	b = h_join_as(s.port, "bob");
-	f = h_join_as(s.port, "flood");
-	h_sync(a);
-	h_sync(b);
-	h_sync(f);
-	pump_blank(f);
+	flood_start(&s, (const char *const[]){ "--rate", "0", NULL }, &a, &b,
+	    &f);
 	h_send(a, "still there?");
-	deadline = now_ms() + 10000;
-	while (now_ms() < deadline) {
-		pump_blank(f);
-		if ((l = h_line(b, 1)) != NULL)
-			break;
-	}
+	l = line_while_flooding(b, f, now_ms() + 10000);
 	ck_assert_msg(l != NULL, "no output in 10 s of endless input");
 	ck_assert_str_eq(l, "<alice> still there?");
 	h_close(f);
@@ -731,15 +748,8 @@ START_TEST(test_sendq_batches_never_drop_a_reader)
 
 	memset(text, 'z', sizeof text - 1);
 	text[sizeof text - 1] = '\0';
-	srv_start(&s, (const char *const[]){ "--sendq", "4096", "--rate",
-	    "0", NULL });
-	a = h_join_as(s.port, "alice");
-	b = h_join_as(s.port, "bob");
-	f = h_join_as(s.port, "flood");
-	h_sync(a);
-	h_sync(b);
-	h_sync(f);
-	pump_blank(f);
+	flood_start(&s, (const char *const[]){ "--sendq", "4096", "--rate",
+	    "0", NULL }, &a, &b, &f);
 	for (i = 0; i < 6; i++) {
 		h_send(a, "%d %s", i, text);
 		pump_blank(f);
@@ -749,11 +759,8 @@ START_TEST(test_sendq_batches_never_drop_a_reader)
 	deadline = now_ms() + 10000;
 	for (i = 0; i < 6; i++) {
 		snprintf(want, sizeof want, "<alice> %d %s", i, text);
-		while ((l = h_line(b, 1)) == NULL) {
-			ck_assert_msg(now_ms() < deadline, "bob got %d of 6 "
-			    "lines", i);
-			pump_blank(f);
-		}
+		l = line_while_flooding(b, f, deadline);
+		ck_assert_msg(l != NULL, "bob got %d of 6 lines", i);
 		ck_assert_str_eq(l, want);
 	}
 	h_close(f);
