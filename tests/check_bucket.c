@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "bucket.h"
+#include "check_run.h"
 
 START_TEST(test_starts_full)
 {
@@ -97,8 +98,6 @@ main(void)
 {
 	Suite	*s = suite_create("bucket");
 	TCase	*tc = tcase_create("bucket");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_add_test(tc, test_starts_full);
 	tcase_add_test(tc, test_refills_at_rate);
@@ -107,9 +106,5 @@ main(void)
 	tcase_add_test(tc, test_clock_wraps);
 	tcase_add_test(tc, test_high_rate_no_overflow);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(s);
 }

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "harness.h"
 
 #define TW_STATE	6	/* TCP_TIME_WAIT in /proc/net/tcp */
@@ -336,8 +337,6 @@ main(void)
 {
 	Suite	*s = suite_create("close");
 	TCase	*tc = tcase_create("close");
-	SRunner	*sr;
-	int	 failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_half_close_delivers_queue);
@@ -350,9 +349,5 @@ main(void)
 	tcase_add_test(tc, test_shutdown_with_no_clients);
 	tcase_add_test(tc, test_trace_tcp);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(s);
 }

@@ -66,6 +66,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "harness.h"
 
 #define CL_TTL		2	/* --redis-ttl of every node, in seconds */
@@ -2998,9 +2999,6 @@ cl_suite(void)
 int
 main(void)
 {
-	SRunner	*sr;
-	int	 failures;
-
 	if (!cl_has_cluster()) {
 		fprintf(stderr, "evchatd has no cluster mode: skipped\n");
 		return 77;
@@ -3010,9 +3008,5 @@ main(void)
 		return 77;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	sr = srunner_create(cl_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failures = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(cl_suite());
 }

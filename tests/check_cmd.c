@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "client.h"
 #include "cmd.h"
 #include "line.h"
@@ -411,11 +412,5 @@ cmd_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(cmd_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(cmd_suite());
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "history.h"
 
 /* Add a NUL-terminated string. */
@@ -229,11 +230,5 @@ history_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(history_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(history_suite());
 }

@@ -39,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "harness.h"
 
 #define MAX_SERVERS	8
@@ -1296,8 +1297,7 @@ main(void)
 {
 	Suite	*s = suite_create("limits");
 	TCase	*tc;
-	SRunner	*sr;
-	int	 failed;
+	int	 status;
 
 	snprintf(lim_dir, sizeof lim_dir, "/tmp/evchat-limits.XXXXXX");
 	if (mkdtemp(lim_dir) == NULL) {
@@ -1338,10 +1338,7 @@ main(void)
 	tcase_add_test(tc, test_emfile_pauses_and_recovers);
 	suite_add_tcase(s, tc);
 
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	status = check_run(s);
 	lim_remove_dir();
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return status;
 }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "line.h"
 
 /* A string literal and its length, NULs included. */
@@ -1064,11 +1065,5 @@ line_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(line_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(line_suite());
 }

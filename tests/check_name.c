@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "htab.h"
 #include "name.h"
 
@@ -420,11 +421,5 @@ name_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(name_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(name_suite());
 }

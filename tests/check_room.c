@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_run.h"
 #include "room.h"
 
 #define NUSERS	4
@@ -385,11 +386,5 @@ room_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(room_suite());
-	int	 failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(room_suite());
 }

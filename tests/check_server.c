@@ -38,6 +38,7 @@
 
 #include <check.h>
 
+#include "check_run.h"
 #include "harness.h"
 
 #define SRV_QUIET_MS	200	/* how long silence must last to count */
@@ -2476,11 +2477,5 @@ srv_suite(void)
 int
 main(void)
 {
-	SRunner	*sr = srunner_create(srv_suite());
-	int	 failures;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failures = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(srv_suite());
 }

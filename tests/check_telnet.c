@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check_run.h"
 #include "harness.h"
 
 /* The telnet binary, or NULL. */
@@ -177,8 +178,6 @@ main(void)
 {
 	Suite	*s = suite_create("telnet");
 	TCase	*tc = tcase_create("telnet");
-	SRunner	*sr;
-	int	 failed;
 
 	if (telnet_path() == NULL) {
 		fprintf(stderr, "telnet not installed: skipped\n");
@@ -188,9 +187,5 @@ main(void)
 	tcase_add_test(tc, test_telnet_chat);
 	tcase_add_test(tc, test_telnet_closes_first);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(s);
 }
