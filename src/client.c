@@ -125,9 +125,11 @@ client_pool_flush(struct client_pool *pool)
 {
 	struct client	*c;
 
-	if (pool->flushing)
-		return;
-	pool->flushing = 1;
+	/*
+	 * Still armed while it runs, so what the delivery dirties joins
+	 * this flush instead of waking another.  The hooks it calls only
+	 * queue and write: nothing here comes back into the flush.
+	 */
 	chat_deliver(pool->chat);	/* dirties the rooms' members */
 	while ((c = TAILQ_FIRST(&pool->dirty)) != NULL) {
 		TAILQ_REMOVE(&pool->dirty, c, dirty_entry);
@@ -135,7 +137,6 @@ client_pool_flush(struct client_pool *pool)
 		client_write(c);
 	}
 	pool->armed = 0;
-	pool->flushing = 0;
 	evtimer_del(pool->deadline_ev);
 }
 

@@ -44,7 +44,6 @@ struct client_pool {
 	struct event		*flush_ev;	/* writes them; owned */
 	struct event		*deadline_ev;	/* flush_ev's latest; owned */
 	int			 armed;		/* the flush has work waiting */
-	int			 flushing;	/* client_pool_flush is running */
 	unsigned long		 next_id;	/* for log lines */
 	size_t			 max_line;	/* --max-line */
 	int			 linger;	/* seconds a graceful close waits */

@@ -218,11 +218,13 @@ room_broadcast(struct room *r, const struct user *except, const char *line,
 {
 	struct chat		*chat = r->chat;
 	struct membership	*em = NULL;
-	size_t			 full = chat_batch_max(chat);
-	int			 first = r->pend_len == 0;
+	size_t			 full;
+	int			 first;
 
 	if (len == 0)
 		return;		/* nothing to say; an empty block is none */
+	full = chat_batch_max(chat);
+	first = r->pend_len == 0;
 	if (except != NULL && except->ms != NULL && except->ms->room == r) {
 		em = except->ms;
 		member_catch_up(em);
@@ -257,6 +259,19 @@ room_lines_unref(const void *data, size_t len, void *arg)
 		free(b);
 }
 
+/* Lend part of a delivered block to a queue, without a copy; 0 if not. */
+static int
+room_lines_lend(struct room_lines *b, struct evbuffer *out, size_t from,
+    size_t part)
+{
+	b->refs++;
+	if (evbuffer_add_reference(out, b->text + from, part,
+	    room_lines_unref, b) == 0)
+		return 1;
+	b->refs--;
+	return 0;
+}
+
 /*
  * Give every member what it has not had, and empty the room's lines.  A
  * member's queue refers to its part of the block, without a copy, if
@@ -270,30 +285,20 @@ room_deliver(struct room *r)
 {
 	struct membership	*m;
 	struct room_lines	*b = r->pend;
-	size_t			 len = r->pend_len, part;
+	size_t			 len = r->pend_len, from, part;
 
 	TAILQ_REMOVE(&r->chat->pend_rooms, r, pend_entry);
 	r->pend = NULL;		/* an idle room keeps nothing */
 	r->pend_len = r->pend_cap = 0;
 	TAILQ_FOREACH(m, &r->members, entry) {
-		part = len - m->seen;
-		if (m->seen >= len || (m->user->flags & USER_MUTED)) {
-			m->seen = 0;
-			continue;
-		}
-		if (2 * part < len) {
-			evbuffer_add(m->user->out, b->text + m->seen, part);
-		} else {
-			b->refs++;
-			if (evbuffer_add_reference(m->user->out,
-			    b->text + m->seen, part, room_lines_unref,
-			    b) == -1) {
-				b->refs--;
-				evbuffer_add(m->user->out, b->text + m->seen,
-				    part);
-			}
-		}
+		from = m->seen;
 		m->seen = 0;
+		if (from >= len || (m->user->flags & USER_MUTED))
+			continue;
+		part = len - from;
+		if (2 * part < len || !room_lines_lend(b, m->user->out, from,
+		    part))
+			evbuffer_add(m->user->out, b->text + from, part);
 		user_queued(m->user);
 	}
 	room_lines_unref(NULL, 0, b);	/* the room's own hold */
