@@ -46,8 +46,8 @@
  * every client then says "H", and client 0 waits for N-1 of them, which
  * proves all N are registered with the relay; then the same barrier.
  *
- * Messages are 64 bytes before the LF: "B <sender> <seq> <ns> xxx...",
- * with ns the CLOCK_MONOTONIC send time.  Receivers parse "<nick> B ..."
+ * Messages are 64 bytes before the LF (--size B: 48 to 1000): "B <sender>
+ * <seq> <ns> xxx...", with ns the CLOCK_MONOTONIC send time.  Receivers parse "<nick> B ..."
  * (or bare "B ..." with --raw), and keep, per receiver and sender, the
  * next sequence number expected: the server delivers each sender's
  * messages in order, so a lower number is a duplicate and a higher one
@@ -93,7 +93,7 @@
  * and ending "servers=P ok=1" (P server processes measured: 1 unless
  * --pid was given several times), or "ok=0 error=WORD" if the run
  * failed.  The keys:
- *   fanout: senders msgs window rate deliveries elapsed_s dps (deliveries
+ *   fanout: senders msgs window size rate deliveries elapsed_s dps (deliveries
  *	per second) dpcs (per server CPU-second, summed over the server's
  *	processes) server_cpu_s bench_cpu_s [helper_cpu_s]
  *	p50_us p90_us p99_us max_us lost dup stray
@@ -147,7 +147,10 @@
 
 #define BENCH_RBUF	(256 * 1024)	/* one read(2) per wake-up per socket */
 #define BENCH_CARRY	192		/* longest line prefix we need to see */
-#define BENCH_PAYLOAD	64		/* message bytes before the LF */
+#define BENCH_PAYLOAD	64		/* message bytes before the LF (--size) */
+#define BENCH_PAYLOAD_MIN 48		/* room for "B sender seq ns " */
+#define BENCH_PAYLOAD_MAX 1000		/* under evchatd's --max-line 1024 */
+#define BENCH_SENDBUF	(64 * 1024)	/* messages sent in one write */
 #define BENCH_EVENTS	4096
 #define BENCH_TIMER	UINT64_MAX	/* epoll tag of the open-loop timer */
 #define BENCH_PORTS	28000		/* if ip_local_port_range is unknown */
@@ -216,6 +219,7 @@ struct bench {
 	unsigned	 room_size;	/* -k */
 	double		 rate;		/* --rate: messages/s, all senders */
 	int		 raw;		/* --raw */
+	size_t		 size;		/* --size: message bytes before LF */
 	const char	*room;		/* --room */
 	char		 room_buf[40];
 	const char	*addr;		/* -a */
@@ -392,6 +396,7 @@ bench_usage(const char *why)
 "  -k K          clients per room (idle; default all in one)\n"
 "  --room NAME   room to join (default bench<pid>; lobby: no /join)\n"
 "  --raw         no protocol: the server just relays lines\n"
+"  --size B      message bytes before the LF (default 64, 48 to 1000)\n"
 "  -a ADDR       server address when attaching (default 127.0.0.1)\n"
 "  -p PORT       attach to a running server on PORT...\n"
 "  --pid PID     ...whose CPU time and memory are read from /proc/PID;\n"
@@ -881,11 +886,11 @@ msg_format(char *buf, unsigned sender, uint32_t seq, uint64_t ts)
 {
 	int	n;
 
-	n = snprintf(buf, BENCH_PAYLOAD + 1, "B %u %" PRIu32 " %" PRIu64 " ",
+	n = snprintf(buf, run.size + 1, "B %u %" PRIu32 " %" PRIu64 " ",
 	    sender, seq, ts);
-	memset(buf + n, 'x', (size_t)(BENCH_PAYLOAD - n));
-	buf[BENCH_PAYLOAD] = '\n';
-	return BENCH_PAYLOAD + 1;
+	memset(buf + n, 'x', run.size - (size_t)n);
+	buf[run.size] = '\n';
+	return run.size + 1;
 }
 
 /* Parse a decimal number followed by a space or the end; 0 on success. */
@@ -1205,7 +1210,7 @@ conn_event(struct conn *c, uint32_t events)
 static void
 fanout_pace(uint64_t now)
 {
-	static char	 buf[64 * (BENCH_PAYLOAD + 1)];
+	static char	 buf[BENCH_SENDBUF];
 	double		 per_ns = run.rate / 1e9;
 	uint64_t	 due, ts;
 	unsigned	 s;
@@ -1223,7 +1228,7 @@ fanout_pace(uint64_t now)
 			ts = run.t_open + (uint64_t)(((double)run.sent[s] *
 			    run.nsenders + s) / per_ns);
 			len += msg_format(buf + len, s, run.sent[s]++, ts);
-			if (len + BENCH_PAYLOAD + 1 > sizeof buf) {
+			if (len + run.size + 1 > sizeof buf) {
 				conn_send(&run.conns[s], buf, len);
 				len = 0;
 			}
@@ -1240,14 +1245,14 @@ fanout_pace(uint64_t now)
 static void
 fanout_fill(unsigned s)
 {
-	static char	 buf[64 * (BENCH_PAYLOAD + 1)];
+	static char	 buf[BENCH_SENDBUF];
 	uint64_t	 now = now_ns();
 	size_t		 len = 0;
 
 	while (run.sent[s] < run.nmsgs &&
 	    run.sent[s] - run.acked[s] < run.window) {
 		len += msg_format(buf + len, s, run.sent[s]++, now);
-		if (len + BENCH_PAYLOAD + 1 > sizeof buf) {
+		if (len + run.size + 1 > sizeof buf) {
 			conn_send(&run.conns[s], buf, len);
 			len = 0;
 		}
@@ -1467,10 +1472,10 @@ mode_fanout(void)
 	    hist_pct_us(&run.hist, 99), (double)run.hist.max / 1000.0,
 	    run.lost, run.dup);
 	result_add("mode=fanout clients=%u senders=%u msgs=%u window=%u "
-	    "rate=%.0f deliveries=%" PRIu64 " elapsed_s=%.3f dps=%.0f "
+	    "size=%zu rate=%.0f deliveries=%" PRIu64 " elapsed_s=%.3f dps=%.0f "
 	    "dpcs=%.0f "
 	    "server_cpu_s=%.2f bench_cpu_s=%.2f", run.nclients, run.nsenders,
-	    run.nmsgs, run.timer == -1 ? run.window : 0, run.rate,
+	    run.nmsgs, run.timer == -1 ? run.window : 0, run.size, run.rate,
 	    run.deliveries, el, (double)run.deliveries / el,
 	    cpu_s > 0 ? (double)run.deliveries / cpu_s : 0, cpu_s,
 	    self_cpu_s() - self0);
@@ -1488,7 +1493,7 @@ mode_idle(void)
 	unsigned long		 rss0, rss1;
 	unsigned long long	 cpu0, cpu1, h0, h1;
 	uint64_t		 t0, seat, settle, expected;
-	char			 buf[BENCH_PAYLOAD + 1];
+	char			 buf[BENCH_PAYLOAD_MAX + 1];
 	unsigned		 r;
 	int			 ok;
 
@@ -1580,7 +1585,7 @@ mode_connect(void)
 static void
 drain_backlog(void)
 {
-	char		 buf[64 * (BENCH_PAYLOAD + 1)];
+	static char	 buf[BENCH_SENDBUF];
 	uint64_t	 now = now_ns();
 	unsigned	 i;
 	uint32_t	 seq;
@@ -1593,7 +1598,7 @@ drain_backlog(void)
 	run.phase = "queueing the backlog";
 	for (seq = 0; seq < run.nmsgs; seq++) {
 		len += msg_format(buf + len, 0, seq, now);
-		if (len + BENCH_PAYLOAD + 1 > sizeof buf) {
+		if (len + run.size + 1 > sizeof buf) {
 			conn_send(&run.conns[0], buf, len);
 			len = 0;
 		}
@@ -1803,6 +1808,7 @@ bench_parse(int argc, char **argv)
 		{ "rate",	required_argument, NULL, 'R' },
 		{ "room",	required_argument, NULL, 'r' },
 		{ "raw",	no_argument,	   NULL, 'W' },
+		{ "size",	required_argument, NULL, 'Z' },
 		{ "pid",	required_argument, NULL, 'P' },
 		{ "helper-pid",	required_argument, NULL, 'H' },
 		{ "timeout",	required_argument, NULL, 'T' },
@@ -1828,6 +1834,7 @@ bench_parse(int argc, char **argv)
 	run.mode_name = modes[i];
 	run.nclients = 100;
 	run.nsenders = 4;
+	run.size = BENCH_PAYLOAD;
 	run.nmsgs = 1000;
 	run.window = 3;
 	run.conc = 0;
@@ -1878,6 +1885,10 @@ bench_parse(int argc, char **argv)
 			break;
 		case 'W':
 			run.raw = 1;
+			break;
+		case 'Z':
+			run.size = opt_num("--size", optarg, BENCH_PAYLOAD_MIN,
+			    BENCH_PAYLOAD_MAX);
 			break;
 		case 'P':
 			bench_add_pid((pid_t)opt_num("--pid", optarg, 1,

@@ -29,4 +29,15 @@ run idle -n 5 $server
 run connect -n 5 $server
 run drain -n 5 -m 10 $server
 run fanout -n 5 -s 4 -m 10 -w 3 --raw -- "$RELAY" 0
+# --size: the longest message evchatd takes, to both servers; too short
+# a message cannot hold its own header and is refused as a usage error.
+run fanout -n 5 -s 2 -m 10 --size 1000 $server
+case " $last " in
+*" size=1000 "*) ;;
+*) fail "--size 1000 not reported: $last" ;;
+esac
+run fanout -n 5 -s 2 -m 10 --size 1000 --raw -- "$RELAY" 0
+st=0
+"$BENCH" fanout -n 5 --size 47 $server >/dev/null 2>"$T/bench.log" || st=$?
+[ "$st" -eq 2 ] || fail "--size 47: exit $st, want 2"
 echo "bench: ok"
