@@ -46,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "client.h"
 #include "compat.h"
@@ -185,6 +186,24 @@ client_dirty(struct user *u)
 }
 
 /*
+ * A delivery for a client with nothing queued: write it now, with no
+ * queue in between, and say how much the socket took.  A client whose
+ * earlier write fell short has a queue, so it never comes here; an
+ * error is left for the bufferevent to meet when it writes the rest.
+ */
+static size_t
+client_send(struct user *u, const char *text, size_t len)
+{
+	struct client	*c = (struct client *)(void *)u;
+	ssize_t		 n;
+
+	if (c->flags & (CLIENT_NOFLUSH | CLIENT_DRAINING))
+		return 0;
+	n = write(c->fd, text, len);
+	return n > 0 ? (size_t)n : 0;
+}
+
+/*
  * A room has lines for its members: the flush is to deliver them.  A
  * full room cannot wait for the loop to run dry: its deadline comes at
  * once, right after the callback that filled it.
@@ -212,6 +231,7 @@ client_pool_init(struct client_pool *pool, struct event_base *base,
 	chat->overflow = client_overflow;
 	chat->queued = client_dirty;
 	chat->pending = client_pending;
+	chat->send = client_send;
 	chat->owner = pool;
 	TAILQ_INIT(&pool->all);
 	TAILQ_INIT(&pool->reap);
@@ -303,6 +323,7 @@ client_new(struct client_pool *pool, int fd, const struct sockaddr *sa,
 	int		 on = 1;
 
 	c->pool = pool;
+	c->fd = fd;
 	if (tcp_tracing()) {
 		c->trace = xcalloc(1, sizeof *c->trace);
 		memcpy(&c->trace->peer, sa, salen < sizeof c->trace->peer ?

@@ -274,11 +274,13 @@ room_lines_lend(struct room_lines *b, struct evbuffer *out, size_t from,
 
 /*
  * Give every member what it has not had, and empty the room's lines.  A
- * member's queue refers to its part of the block, without a copy, if
- * that is at least half of it (so a queue never holds on to much more
- * than it counts); a smaller part is copied.  The room is emptied first,
- * so the hooks called on the way find it consistent: a member not
- * reached yet has nothing more to catch up.
+ * member with nothing queued is written to straight away (the send hook)
+ * and only what its connection did not take is queued.  A queue refers
+ * to its part of the block, without a copy, if that is at least half of
+ * it (so a queue never holds on to much more than it counts); a smaller
+ * part is copied.  The room is emptied first, so the hooks called on the
+ * way find it consistent: a member not reached yet has nothing more to
+ * catch up.
  */
 static void
 room_deliver(struct room *r)
@@ -295,6 +297,13 @@ room_deliver(struct room *r)
 		m->seen = 0;
 		if (from >= len || (m->user->flags & USER_MUTED))
 			continue;
+		if (r->chat->send != NULL &&
+		    evbuffer_get_length(m->user->out) == 0) {
+			from += r->chat->send(m->user, b->text + from,
+			    len - from);
+			if (from == len)
+				continue;
+		}
 		part = len - from;
 		if (2 * part < len || !room_lines_lend(b, m->user->out, from,
 		    part))

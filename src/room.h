@@ -105,6 +105,13 @@ struct chat {
 	 * The same rules as for queued.
 	 */
 	void			(*pending)(struct chat *, int full);
+	/*
+	 * Called by a delivery for a member whose queue is empty: write
+	 * these bytes straight to its connection and return how many the
+	 * connection took, 0 if none (may be NULL: every part is queued).
+	 * The rest is queued as usual.  The same rules as for queued.
+	 */
+	size_t			(*send)(struct user *, const char *, size_t);
 	void			*owner;		/* for the hooks' owner */
 	/*
 	 * Called when a room's last member leaves, before a room other

@@ -346,6 +346,82 @@ START_TEST(test_broadcast_empty)
 }
 END_TEST
 
+/* The send hook: a "connection" per user that takes up to room_for[i]. */
+static struct evbuffer	*wire[NUSERS];
+static size_t		 room_for[NUSERS];
+static int		 nsends[NUSERS];
+
+static size_t
+fake_send(struct user *u, const char *text, size_t len)
+{
+	int	i = (int)(u - users);
+
+	nsends[i]++;
+	if (len > room_for[i])
+		len = room_for[i];
+	evbuffer_add(wire[i], text, len);
+	room_for[i] -= len;
+	return len;
+}
+
+/* What user i's connection took, as a string; emptied. */
+static char *
+take_wire(int i)
+{
+	static char	buf[256];
+	size_t		n = evbuffer_get_length(wire[i]);
+
+	ck_assert_uint_lt(n, sizeof buf);
+	evbuffer_remove(wire[i], buf, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+/*
+ * A delivery writes straight to a member with nothing queued and queues
+ * only what its connection did not take; a member with a queue gets
+ * the lines behind it, so nothing overtakes what was queued first.
+ */
+START_TEST(test_send_hook)
+{
+	struct room	*r = NULL;
+	int		 i;
+
+	for (i = 0; i < NUSERS; i++) {
+		wire[i] = evbuffer_new();
+		nsends[i] = 0;
+		r = room_join(&chat, &users[i], "s");
+	}
+	room_for[0] = 1000;
+	room_for[1] = 5;
+	room_for[2] = 0;
+	room_for[3] = 1000;
+	chat.send = fake_send;
+	user_send(&users[3], "-> psst\r\n", 9);
+	room_broadcast(r, NULL, "<a> one\r\n", 9);
+	room_broadcast(r, &users[2], "<c> two\r\n", 9);
+	chat_deliver(&chat);
+	ck_assert_str_eq(take_wire(0), "<a> one\r\n<c> two\r\n");
+	ck_assert_str_eq(take_queued(0), "");
+	ck_assert_str_eq(take_wire(1), "<a> o");
+	ck_assert_str_eq(take_queued(1), "ne\r\n<c> two\r\n");
+	ck_assert_str_eq(take_wire(2), "");
+	ck_assert_str_eq(take_queued(2), "<a> one\r\n");
+	ck_assert_int_eq(nsends[3], 0);
+	ck_assert_str_eq(take_queued(3), "-> psst\r\n<a> one\r\n<c> two\r\n");
+	/* A muted member is not written to at all. */
+	user_mute(&users[0]);
+	room_broadcast(r, NULL, "-!- x\r\n", 7);
+	chat_deliver(&chat);
+	ck_assert_int_eq(nsends[0], 1);
+	ck_assert_str_eq(take_queued(0), "");
+	ck_assert_str_eq(take_wire(3), "-!- x\r\n");
+	chat.send = NULL;
+	for (i = 0; i < NUSERS; i++)
+		evbuffer_free(wire[i]);
+}
+END_TEST
+
 START_TEST(test_user_printf)
 {
 	user_printf(&users[0], "-!- %s %d", "n", 5);
@@ -378,6 +454,7 @@ room_suite(void)
 	tcase_add_test(tc, test_pending_join_and_part);
 	tcase_add_loop_test(tc, test_pending_full, 0, 2);
 	tcase_add_test(tc, test_broadcast_empty);
+	tcase_add_test(tc, test_send_hook);
 	tcase_add_test(tc, test_user_printf);
 	suite_add_tcase(s, tc);
 	return s;
