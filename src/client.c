@@ -5,7 +5,9 @@
  * line reader a chunk at a time, without copying, and each complete line
  * to the pool's dispatch hook.  Output: everything for a client is
  * appended to its bufferevent's output buffer; its length is the client's
- * send queue.
+ * send queue.  Only a room's lines for a client whose queue is empty skip
+ * it: the delivery writes them straight to the socket (client_send) and
+ * queues what the socket did not take.
  *
  * Writing is batched per loop, not per line.  A client given output goes
  * on the pool's dirty list, and the flush, an event of the loop's lowest
