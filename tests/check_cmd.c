@@ -6,6 +6,8 @@
 #include "config.h"
 
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -379,6 +381,61 @@ START_TEST(test_last_line_not_cut_by_sendq)
 }
 END_TEST
 
+/* Is option opt of level lvl on for fd? */
+static int
+sockopt_on(int fd, int lvl, int opt)
+{
+	int		v = 0;
+	socklen_t	len = sizeof v;
+
+	ck_assert_int_eq(getsockopt(fd, lvl, opt, &v, &len), 0);
+	return v != 0;
+}
+
+/*
+ * Every client socket ends up with SO_KEEPALIVE and TCP_NODELAY.  With
+ * options on the listener (_i 0) the first client shows they are
+ * inherited and no later one is given them again; with a listener
+ * without them (_i 1, as on a system that does not copy them) the
+ * probe says so and every client gets them set.
+ */
+START_TEST(test_sockopts)
+{
+	struct sockaddr_in	sin;
+	socklen_t		len = sizeof sin;
+	int			lfd, cfd[2], sfd, i;
+
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(lfd, 0);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sin, sizeof sin), 0);
+	ck_assert_int_eq(listen(lfd, 4), 0);
+	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
+	if (_i == 0)
+		ck_assert_int_eq(client_listener_sockopts(lfd), 0);
+	pool.sockopts = CLIENT_SOCKOPTS_PROBE;
+	for (i = 0; i < 2; i++) {
+		cfd[i] = socket(AF_INET, SOCK_STREAM, 0);
+		ck_assert_int_eq(connect(cfd[i], (struct sockaddr *)&sin,
+		    sizeof sin), 0);
+		sfd = accept(lfd, NULL, NULL);
+		ck_assert_int_ge(sfd, 0);
+		ck_assert_int_eq(sockopt_on(sfd, SOL_SOCKET, SO_KEEPALIVE),
+		    _i == 0);
+		client_new(&pool, sfd, (struct sockaddr *)&sin, sizeof sin);
+		ck_assert_int_eq(pool.sockopts, _i == 0 ?
+		    CLIENT_SOCKOPTS_INHERITED : CLIENT_SOCKOPTS_EACH);
+		ck_assert(sockopt_on(sfd, SOL_SOCKET, SO_KEEPALIVE));
+		ck_assert(sockopt_on(sfd, IPPROTO_TCP, TCP_NODELAY));
+	}
+	close(cfd[0]);
+	close(cfd[1]);
+	close(lfd);
+}
+END_TEST
+
 static Suite *
 cmd_suite(void)
 {
@@ -405,6 +462,7 @@ cmd_suite(void)
 	tcase_add_test(tc, test_output_waits_for_flush);
 	tcase_add_test(tc, test_close_keeps_lines_said_before);
 	tcase_add_test(tc, test_long_queue_written_at_once);
+	tcase_add_loop_test(tc, test_sockopts, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }
