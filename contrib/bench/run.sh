@@ -26,6 +26,8 @@
 #				as evchatd today)
 #	BENCH_ARGS=		more evchat-bench options (say, --timeout 300)
 #	MODES="fanout idle connect drain"
+#	PIN=			1: the server on CPU 0, evchat-bench on CPU 1
+#				(taskset); the runs vary much less
 #
 # The last line of each evchat-bench run is key=value pairs; this script
 # keeps them all in $OUT (default: a temporary file, removed at the end).
@@ -53,8 +55,18 @@ for f in "$B/evchatd" "$BENCH" "$RELAY"; do
 		exit 1
 	fi
 done
+SRV_PIN=
+BENCH_PIN=
+if [ -n "$PIN" ] && [ "$PIN" != 0 ]; then
+	if ! command -v taskset > /dev/null 2>&1; then
+		echo "run.sh: PIN needs taskset (util-linux)" >&2
+		exit 1
+	fi
+	SRV_PIN="taskset -c 0"
+	BENCH_PIN="taskset -c 1"
+fi
 # evchatd's defaults limit each client to 10 lines/s and 10000 clients.
-EVCHATD="$B/evchatd -l 127.0.0.1:0 --rate 0 --max-clients 1000000"
+EVCHATD="$SRV_PIN $B/evchatd -l 127.0.0.1:0 --rate 0 --max-clients 1000000"
 EVCHATD="$EVCHATD $EVCHATD_ARGS"
 
 if [ -z "$OUT" ]; then
@@ -64,23 +76,29 @@ fi
 : > "$OUT"
 failed=0
 
-# bench TAG ARGS...: run evchat-bench RUNS times, keep each result line
-# prefixed with TAG, show the runs that failed.
-bench()
+# bench_once TAG ARGS...: run evchat-bench once, keep its result line
+# prefixed with TAG, show the run if it failed.
+bench_once()
 {
 	tag=$1
 	shift
+	log=$(mktemp "${TMPDIR:-/tmp}/evchat-run.XXXXXX")
+	# shellcheck disable=SC2086
+	if ! $BENCH_PIN "$BENCH" "$@" > "$log" 2>&1; then
+		failed=1
+		echo "run.sh: FAILED: $BENCH $*" >&2
+		tail -n 20 "$log" >&2
+	fi
+	echo "$tag $(tail -n 1 "$log")" >> "$OUT"
+	rm -f "$log"
+}
+
+# bench TAG ARGS...: the same RUNS times.
+bench()
+{
 	i=1
 	while [ "$i" -le "$RUNS" ]; do
-		log=$(mktemp "${TMPDIR:-/tmp}/evchat-run.XXXXXX")
-		# shellcheck disable=SC2086
-		if ! "$BENCH" "$@" > "$log" 2>&1; then
-			failed=1
-			echo "run.sh: FAILED: $BENCH $*" >&2
-			tail -n 20 "$log" >&2
-		fi
-		echo "$tag $(tail -n 1 "$log")" >> "$OUT"
-		rm -f "$log"
+		bench_once "$@"
 		i=$((i + 1))
 	done
 }
@@ -118,11 +136,16 @@ for mode in $MODES; do
 			m=$(msgs_for "$n")
 			args="fanout -n $n -s $SENDERS -m $m -w $WINDOW"
 			args="$args $BENCH_ARGS"
-			# shellcheck disable=SC2086
-			bench "evchatd-$n" $args -- $EVCHATD
-			# shellcheck disable=SC2086
-			bench "ceiling-$n" $args --raw -- "$RELAY" \
-			    $CEILING_ARGS 0
+			# Taken in turns, so the machine's drift is shared.
+			r=1
+			while [ "$r" -le "$RUNS" ]; do
+				# shellcheck disable=SC2086
+				bench_once "evchatd-$n" $args -- $EVCHATD
+				# shellcheck disable=SC2086
+				bench_once "ceiling-$n" $args --raw -- \
+				    $SRV_PIN "$RELAY" $CEILING_ARGS 0
+				r=$((r + 1))
+			done
 			e=$(med "evchatd-$n" dpcs)
 			c=$(med "ceiling-$n" dpcs)
 			echo "fanout $n clients, $SENDERS senders x $m," \
