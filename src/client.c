@@ -48,7 +48,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "client.h"
 #include "compat.h"
@@ -201,7 +200,7 @@ client_send(struct user *u, const char *text, size_t len)
 
 	if (c->flags & (CLIENT_NOFLUSH | CLIENT_DRAINING))
 		return 0;
-	n = write(c->fd, text, len);
+	n = send(c->fd, text, len, MSG_NOSIGNAL);
 	return n > 0 ? (size_t)n : 0;
 }
 
@@ -347,7 +346,12 @@ client_has_sockopts(int fd)
 int
 client_listener_sockopts(int fd)
 {
-	return client_sockopts(fd);
+	int	on = 1;
+
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) == -1)
+		return -1;
+	return 0;
 }
 
 struct client *
