@@ -122,22 +122,37 @@ client_write(struct client *c)
 		bufferevent_enable(c->bev, EV_WRITE);
 }
 
-void
-client_pool_flush(struct client_pool *pool)
+/* Write every client on the dirty list once, in the order it got there. */
+static void
+client_write_dirty(struct client_pool *pool)
 {
 	struct client	*c;
 
-	/*
-	 * Still armed while it runs, so what the delivery dirties joins
-	 * this flush instead of waking another.  The hooks it calls only
-	 * queue and write: nothing here comes back into the flush.
-	 */
-	chat_deliver(pool->chat);	/* dirties the rooms' members */
 	while ((c = TAILQ_FIRST(&pool->dirty)) != NULL) {
 		TAILQ_REMOVE(&pool->dirty, c, dirty_entry);
 		c->flags &= ~CLIENT_DIRTY;
 		client_write(c);
 	}
+}
+
+void
+client_pool_flush(struct client_pool *pool)
+{
+	/*
+	 * Queues first: each holds what was said before the room lines
+	 * still pending for it (anything queued for a member catches up
+	 * with its room first), so order is kept, and a client waiting
+	 * for its own reply (a joiner's "you joined") is not kept waiting
+	 * behind a delivery to every member of a big room.  The delivery
+	 * then writes members with empty queues straight away, and queues
+	 * the rest, which the second pass writes.  Still armed while it
+	 * runs, so what the delivery dirties joins this flush instead of
+	 * waking another; the hooks only queue and write: nothing here
+	 * comes back into the flush.
+	 */
+	client_write_dirty(pool);
+	chat_deliver(pool->chat);
+	client_write_dirty(pool);
 	pool->armed = 0;
 	evtimer_del(pool->deadline_ev);
 }

@@ -319,6 +319,30 @@ START_TEST(test_output_waits_for_flush)
 }
 END_TEST
 
+/*
+ * The flush writes the queues before it delivers the rooms' lines, and
+ * order still holds: a line queued for b alone comes after the room line
+ * said before it and before the one said after.  A member with nothing
+ * queued gets a room's lines straight from the delivery, no queue.
+ */
+START_TEST(test_flush_keeps_order)
+{
+	client_pool_flush(&pool);	/* the welcomes: queues empty */
+	(void)peer_read(peer[1]);
+	say(a, "one");
+	say(a, "/msg guest-2 psst");
+	say(a, "two");
+	client_pool_flush(&pool);
+	ck_assert_str_eq(peer_read(peer[1]),
+	    "<guest-1> one\r\n*guest-1* psst\r\n<guest-1> two\r\n");
+	say(a, "three");
+	chat_deliver(&chat);
+	ck_assert_uint_eq(client_queued(b), 0);
+	ck_assert(!(b->flags & CLIENT_DIRTY));
+	ck_assert_str_eq(peer_read(peer[1]), "<guest-1> three\r\n");
+}
+END_TEST
+
 /* A queue past half of --sendq does not wait for the flush. */
 START_TEST(test_long_queue_written_at_once)
 {
@@ -462,6 +486,7 @@ cmd_suite(void)
 	tcase_add_test(tc, test_output_waits_for_flush);
 	tcase_add_test(tc, test_close_keeps_lines_said_before);
 	tcase_add_test(tc, test_long_queue_written_at_once);
+	tcase_add_test(tc, test_flush_keeps_order);
 	tcase_add_loop_test(tc, test_sockopts, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
