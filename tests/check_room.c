@@ -45,17 +45,24 @@ teardown(void)
 	chat_free(&chat);
 }
 
-/* Everything queued for user i, as a string; the buffer is emptied. */
+/* Everything in b, as a string; b is emptied. */
+static char *
+take_all(struct evbuffer *b)
+{
+	static char	buf[32768];
+	size_t		n = evbuffer_get_length(b);
+
+	ck_assert_uint_lt(n, sizeof buf);
+	evbuffer_remove(b, buf, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* Everything queued for user i. */
 static char *
 take_queued(int i)
 {
-	static char	buf[32768];
-	size_t		n = evbuffer_get_length(outs[i]);
-
-	ck_assert_uint_lt(n, sizeof buf);
-	evbuffer_remove(outs[i], buf, n);
-	buf[n] = '\0';
-	return buf;
+	return take_all(outs[i]);
 }
 
 /* The same once the rooms' lines are delivered, as the flush would. */
@@ -364,17 +371,11 @@ fake_send(struct user *u, const char *text, size_t len)
 	return len;
 }
 
-/* What user i's connection took, as a string; emptied. */
+/* What user i's connection took. */
 static char *
 take_wire(int i)
 {
-	static char	buf[256];
-	size_t		n = evbuffer_get_length(wire[i]);
-
-	ck_assert_uint_lt(n, sizeof buf);
-	evbuffer_remove(wire[i], buf, n);
-	buf[n] = '\0';
-	return buf;
+	return take_all(wire[i]);
 }
 
 /*
