@@ -44,16 +44,6 @@ struct client_pool {
 	struct event		*flush_ev;	/* writes them; owned */
 	struct event		*deadline_ev;	/* flush_ev's latest; owned */
 	int			 armed;		/* the flush has work waiting */
-	/*
-	 * Who gives a new socket its options.  Linux and the BSDs copy a
-	 * listener's to the sockets it accepts; where the listeners took
-	 * them, the first client shows whether this system does, and from
-	 * then on two system calls per connection are saved.
-	 */
-	int			 sockopts;
-#define CLIENT_SOCKOPTS_EACH	  0	/* set on every new socket */
-#define CLIENT_SOCKOPTS_PROBE	  1	/* the listeners have them: look */
-#define CLIENT_SOCKOPTS_INHERITED 2	/* every new socket has them */
 	unsigned long		 next_id;	/* for log lines */
 	size_t			 max_line;	/* --max-line */
 	int			 linger;	/* seconds a graceful close waits */
@@ -108,12 +98,6 @@ struct client {
 #define CLIENT_DIRTY	0x1000	/* on pool.dirty */
 };
 
-/*
- * Give a listening socket the options client sockets need, so accepted
- * ones may inherit them; -1 if it refused one.  If every listener took
- * them, the server sets the pool's sockopts to CLIENT_SOCKOPTS_PROBE.
- */
-int	client_listener_sockopts(int fd);
 /* Set up an empty pool. */
 void	client_pool_init(struct client_pool *, struct event_base *,
 	    struct chat *, size_t max_line);

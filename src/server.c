@@ -68,7 +68,6 @@ struct server {
 	int			 ports[SERVER_MAX_LISTEN * 4];	/* listened on */
 	size_t			 nports;
 	int			 reuseport;	/* --reuseport */
-	int			 sockopts_refused; /* by a listener */
 	struct cluster		*cluster;	/* --redis; owned, or NULL */
 	int			 grace;		/* --grace, seconds */
 	struct event		*grace_ev;	/* ends the drain */
@@ -339,8 +338,6 @@ server_listen_one(struct server *srv, const char *spec, int dport,
 			freeaddrinfo(res);
 			return -1;
 		}
-		if (client_listener_sockopts(fd) == -1)
-			srv->sockopts_refused = 1;
 		sslen = sizeof ss;
 		getsockname(fd, (struct sockaddr *)&ss, &sslen);
 		srv->ports[srv->nports] = ntohs(ss.ss_family == AF_INET6 ?
@@ -385,8 +382,6 @@ server_listen(struct server *srv, const struct server_opts *o)
 		fprintf(stderr, "evchatd: no address to listen on\n");
 		return -1;
 	}
-	if (!srv->sockopts_refused)
-		srv->pool.sockopts = CLIENT_SOCKOPTS_PROBE;
 	return 0;
 }
 
