@@ -203,19 +203,21 @@ client_dirty(struct user *u)
 
 /*
  * A delivery for a client with nothing queued: write it now, with no
- * queue in between, and say how much the socket took.  A client whose
- * earlier write fell short has a queue, so it never comes here; an
- * error is left for the bufferevent to meet when it writes the rest.
+ * queue in between, and say how much the socket took.  (Closing clients
+ * are muted, so no delivery comes here for them.)  If the socket took
+ * less, it is full or broken: the rest, which the delivery queues next,
+ * is left to the bufferevent, which writes it when the socket takes more
+ * or meets the error, instead of a write now that could only fail.
  */
 static size_t
 client_send(struct user *u, const char *text, size_t len)
 {
 	struct client	*c = (struct client *)(void *)u;
-	ssize_t		 n;
+	ssize_t		 n = send(c->fd, text, len, MSG_NOSIGNAL);
 
-	if (c->flags & (CLIENT_NOFLUSH | CLIENT_DRAINING))
-		return 0;
-	n = send(c->fd, text, len, MSG_NOSIGNAL);
+	if (n == (ssize_t)len)
+		return len;
+	bufferevent_enable(c->bev, EV_WRITE);
 	return n > 0 ? (size_t)n : 0;
 }
 

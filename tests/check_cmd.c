@@ -14,6 +14,7 @@
 #include <event2/event.h>
 
 #include <check.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -343,6 +344,33 @@ START_TEST(test_flush_keeps_order)
 }
 END_TEST
 
+/*
+ * A direct send that fails (the peer is gone) loses nothing silently:
+ * the line is queued, libevent's write meets the error or the EOF, and
+ * the client is closed and freed, without a crash or a hang.
+ */
+START_TEST(test_send_to_closed_peer)
+{
+	int	i;
+
+	signal(SIGPIPE, SIG_IGN);	/* as main() does */
+	client_pool_flush(&pool);
+	(void)peer_read(peer[0]);
+	(void)peer_read(peer[1]);
+	close(peer[1]);
+	peer[1] = -1;
+	say(a, "one");
+	client_pool_flush(&pool);
+	ck_assert_uint_gt(client_queued(b), 0);
+	ck_assert(bufferevent_get_enabled(b->bev) & EV_WRITE);
+	for (i = 0; i < 50 && pool.nclients == 2; i++)
+		event_base_loop(base, EVLOOP_NONBLOCK);
+	ck_assert_uint_eq(pool.nclients, 1);	/* b is gone; a stays */
+	client_pool_flush(&pool);
+	ck_assert(strstr(peer_read(peer[0]), "-!- guest-2 quit (") != NULL);
+}
+END_TEST
+
 /* A queue past half of --sendq does not wait for the flush. */
 START_TEST(test_long_queue_written_at_once)
 {
@@ -476,6 +504,7 @@ cmd_suite(void)
 	tcase_add_test(tc, test_close_keeps_lines_said_before);
 	tcase_add_test(tc, test_long_queue_written_at_once);
 	tcase_add_test(tc, test_flush_keeps_order);
+	tcase_add_test(tc, test_send_to_closed_peer);
 	tcase_add_test(tc, test_sockopts);
 	suite_add_tcase(s, tc);
 	return s;
