@@ -371,6 +371,31 @@ START_TEST(test_send_to_closed_peer)
 }
 END_TEST
 
+/*
+ * Writing room lines straight to the socket does not get around --sendq:
+ * a reader that stops reading fills its socket, then its queue, and is
+ * dropped as a slow consumer; the sender is not.
+ */
+START_TEST(test_direct_send_keeps_sendq)
+{
+	char	line[1000];
+	int	i;
+
+	chat.sendq = 65536;
+	client_pool_flush(&pool);
+	(void)peer_read(peer[1]);
+	memset(line, 'x', sizeof line - 1);
+	line[sizeof line - 1] = '\0';
+	for (i = 0; i < 4000 && !client_closing(b); i++) {
+		say(a, line);
+		client_pool_flush(&pool);
+	}
+	ck_assert(client_closing(b));
+	ck_assert(!client_closing(a));
+	ck_assert_int_gt(i, 64);	/* its socket took lines first */
+}
+END_TEST
+
 /* A queue past half of --sendq does not wait for the flush. */
 START_TEST(test_long_queue_written_at_once)
 {
@@ -505,6 +530,7 @@ cmd_suite(void)
 	tcase_add_test(tc, test_long_queue_written_at_once);
 	tcase_add_test(tc, test_flush_keeps_order);
 	tcase_add_test(tc, test_send_to_closed_peer);
+	tcase_add_test(tc, test_direct_send_keeps_sendq);
 	tcase_add_test(tc, test_sockopts);
 	suite_add_tcase(s, tc);
 	return s;
