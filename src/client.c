@@ -116,7 +116,7 @@ client_write(struct client *c)
 	 * error is left for the bufferevent to meet and report.
 	 */
 	evbuffer_unfreeze(out, 1);
-	(void)evbuffer_write(out, bufferevent_getfd(c->bev));
+	(void)evbuffer_write(out, c->fd);
 	evbuffer_freeze(out, 1);
 	if (evbuffer_get_length(out) > 0)
 		bufferevent_enable(c->bev, EV_WRITE);
@@ -275,7 +275,7 @@ client_trace(struct client *c, const char *event)
 
 	if (t == NULL)
 		return;
-	tcp_trace(c->addr, tcp_conn_state((int)bufferevent_getfd(c->bev),
+	tcp_trace(c->addr, tcp_conn_state(c->fd,
 	    (struct sockaddr *)&t->local, (struct sockaddr *)&t->peer),
 	    "%s", event);
 }
@@ -671,7 +671,7 @@ client_fin_ack_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct client	*c = arg;
 	struct timeval	 tv = { 0, 2000 };
-	int		 state = tcp_state((int)bufferevent_getfd(c->bev));
+	int		 state = tcp_state(c->fd);
 
 	(void)fd;
 	(void)what;
@@ -694,9 +694,7 @@ client_fin_ack_cb(evutil_socket_t fd, short what, void *arg)
 static void
 client_flushed(struct client *c)
 {
-	int		 fd = (int)bufferevent_getfd(c->bev);
-
-	if (shutdown(fd, SHUT_WR) == -1) {
+	if (shutdown(c->fd, SHUT_WR) == -1) {
 		log_debug("client %lu: shutdown: %s", c->id, strerror(errno));
 		client_done(c);
 		return;

@@ -79,7 +79,7 @@ struct client {
 	TAILQ_ENTRY(client)	 dirty_entry;	/* in pool.dirty when dirty */
 	struct cluster_req	*req;	/* the cluster's: a reply it awaits */
 	unsigned long		 id;
-	int			 fd;	/* the bufferevent's socket */
+	int			 fd;	/* the bufferevent's socket, closed with it */
 	char			*reason;	/* owned; why it is closing */
 	char			 addr[56];	/* the peer, "1.2.3.4:5" or "[::1]:5" */
 	int			 flags;
