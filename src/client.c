@@ -96,29 +96,39 @@ client_overflow(struct user *u)
 	client_close(c, CLIENT_ABORT, "send queue exceeded");
 }
 
+/*
+ * Write the client's queue to its socket now, as much as it takes; what
+ * evbuffer_write(3) returned.  The bufferevent keeps its output's front
+ * frozen against drains by others; thaw it for this write, as its own
+ * writes do.
+ */
+static int
+client_write_now(struct client *c)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	int		 n;
+
+	evbuffer_unfreeze(out, 1);
+	n = evbuffer_write(out, c->fd);
+	evbuffer_freeze(out, 1);
+	return n;
+}
+
 /* Write what is queued for one client, or give the rest to libevent. */
 static void
 client_write(struct client *c)
 {
-	struct evbuffer	*out = bufferevent_get_output(c->bev);
-
 	/*
 	 * An abort drops the queue; a drain, or a write that fell short,
-	 * has libevent write it when the socket takes more.
+	 * has libevent write it when the socket takes more.  An error is
+	 * left for the bufferevent to meet and report.
 	 */
 	if ((c->flags & (CLIENT_NOFLUSH | CLIENT_DRAINING)) ||
 	    (bufferevent_get_enabled(c->bev) & EV_WRITE) ||
-	    evbuffer_get_length(out) == 0)
+	    client_queued(c) == 0)
 		return;
-	/*
-	 * The bufferevent keeps its output's front frozen against drains
-	 * by others; thaw it for this write, as its own writes do.  An
-	 * error is left for the bufferevent to meet and report.
-	 */
-	evbuffer_unfreeze(out, 1);
-	(void)evbuffer_write(out, c->fd);
-	evbuffer_freeze(out, 1);
-	if (evbuffer_get_length(out) > 0)
+	(void)client_write_now(c);
+	if (client_queued(c) > 0)
 		bufferevent_enable(c->bev, EV_WRITE);
 }
 
@@ -750,7 +760,12 @@ client_drain_event_cb(struct bufferevent *bev, short what, void *arg)
 	client_done(c);		/* an error: nothing more to wait for */
 }
 
-/* Start the graceful part of a close: flush, FIN, await the peer's. */
+/*
+ * Start the graceful part of a close: flush, FIN, await the peer's.  The
+ * queue is written at once: mostly the socket takes it all and the FIN
+ * follows in the same pass, or the peer is gone and there is nothing to
+ * wait for; only a full socket waits for libevent to write the rest.
+ */
 static void
 client_drain(struct client *c)
 {
@@ -758,9 +773,17 @@ client_drain(struct client *c)
 	bufferevent_setcb(c->bev, client_drain_read_cb, client_drain_write_cb,
 	    client_drain_event_cb, c);
 	client_timer(c, (uint32_t)c->pool->linger * 1000u);
-	bufferevent_enable(c->bev, EV_WRITE);
+	if (client_queued(c) > 0 &&
+	    !(bufferevent_get_enabled(c->bev) & EV_WRITE) &&
+	    client_write_now(c) == -1 && errno != EAGAIN &&
+	    errno != EWOULDBLOCK && errno != EINTR) {
+		client_done(c);		/* an error: as client_drain_event_cb */
+		return;
+	}
 	if (client_queued(c) == 0)
 		client_flushed(c);
+	else
+		bufferevent_enable(c->bev, EV_WRITE);
 }
 
 /* One client from the reap queue: announce, then free or drain it. */

@@ -372,6 +372,37 @@ START_TEST(test_send_to_closed_peer)
 END_TEST
 
 /*
+ * A graceful close writes what is queued at once, and its FIN after it,
+ * in the reaper's own pass: it does not wait for the loop to say that the
+ * socket takes more.  A peer that is gone ends the close there and then.
+ */
+START_TEST(test_drain_writes_at_once)
+{
+	char	c;
+
+	signal(SIGPIPE, SIG_IGN);	/* as main() does */
+	client_pool_flush(&pool);
+	(void)peer_read(peer[0]);
+	(void)peer_read(peer[1]);
+	client_printf(a, "-!- bye");
+	ck_assert_uint_gt(client_queued(a), 0);
+	client_close(a, CLIENT_GRACEFUL, "leaving");
+	client_pool_reap(&pool);
+	ck_assert_uint_eq(client_queued(a), 0);
+	ck_assert(a->flags & CLIENT_FIN_SENT);
+	ck_assert_str_eq(peer_read(peer[0]), "-!- bye\r\n");
+	ck_assert_int_eq(recv(peer[0], &c, 1, MSG_DONTWAIT), 0);    /* FIN */
+
+	close(peer[1]);
+	peer[1] = -1;
+	client_printf(b, "-!- bye");
+	client_close(b, CLIENT_GRACEFUL, "leaving");
+	client_pool_reap(&pool);
+	ck_assert_uint_eq(pool.nclients, 1);	/* b is freed; a awaits FIN */
+}
+END_TEST
+
+/*
  * Writing room lines straight to the socket does not get around --sendq:
  * a reader that stops reading fills its socket, then its queue, and is
  * dropped as a slow consumer; the sender is not.
@@ -531,6 +562,7 @@ cmd_suite(void)
 	tcase_add_test(tc, test_flush_keeps_order);
 	tcase_add_test(tc, test_send_to_closed_peer);
 	tcase_add_test(tc, test_direct_send_keeps_sendq);
+	tcase_add_test(tc, test_drain_writes_at_once);
 	tcase_add_test(tc, test_sockopts);
 	suite_add_tcase(s, tc);
 	return s;
