@@ -342,13 +342,39 @@ client_pool_free(struct client_pool *pool)
 	pool->flush_ev = pool->deadline_ev = NULL;
 }
 
+/*
+ * Keepalive: dead peers must not hold a slot for ever.  No Nagle: lines
+ * are small and already leave in one write per batch, and Nagle would
+ * only hold them back until the peer's delayed ACK (40 ms on Linux).
+ */
+int
+client_sockopts(int fd)
+{
+	int	on = 1, ka, nd;
+
+	ka = setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+	nd = setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+	return ka == -1 || nd == -1 ? -1 : 0;
+}
+
+/* Has this socket both options already (from its listener)? */
+static int
+client_has_sockopts(int fd)
+{
+	int		ka = 0, nd = 0;
+	socklen_t	kalen = sizeof ka, ndlen = sizeof nd;
+
+	return getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &ka, &kalen) == 0 &&
+	    getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &nd, &ndlen) == 0 &&
+	    ka != 0 && nd != 0;
+}
+
 struct client *
 client_new(struct client_pool *pool, int fd, const struct sockaddr *sa,
     socklen_t salen)
 {
 	struct client	*c = xcalloc(1, sizeof *c);
 	socklen_t	 len = sizeof c->trace->local;
-	int		 on = 1;
 
 	c->pool = pool;
 	c->fd = fd;
@@ -360,15 +386,14 @@ client_new(struct client_pool *pool, int fd, const struct sockaddr *sa,
 	}
 	c->id = pool->next_id++;
 	tcp_format_addr(c->addr, sizeof c->addr, sa);
-	/* Dead peers must not hold a slot for ever. */
-	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) == -1)
-		log_warn("client %lu: SO_KEEPALIVE", c->id);
-	/*
-	 * Lines are small and libevent already gathers each loop pass into
-	 * one write: Nagle would only hold lines back until the peer's
-	 * delayed ACK (40 ms on Linux).  Fails harmlessly on non-TCP tests.
-	 */
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+	if (pool->sockopts == CLIENT_SOCKOPTS_PROBE)
+		pool->sockopts = client_has_sockopts(fd) ?
+		    CLIENT_SOCKOPTS_INHERITED : CLIENT_SOCKOPTS_EACH;
+	/* Fails harmlessly on the unit tests' socketpairs: no TCP there. */
+	if (pool->sockopts == CLIENT_SOCKOPTS_EACH &&
+	    client_sockopts(fd) == -1)
+		log_debug("client %lu: socket options: %s", c->id,
+		    strerror(errno));
 	c->bev = bufferevent_socket_new(pool->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL)
 		fatalx("bufferevent_socket_new failed");

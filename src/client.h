@@ -44,6 +44,17 @@ struct client_pool {
 	struct event		*flush_ev;	/* writes them; owned */
 	struct event		*deadline_ev;	/* flush_ev's latest; owned */
 	int			 armed;		/* the flush has work waiting */
+	/*
+	 * Who gives a new socket its options (client_sockopts).  Linux and
+	 * the BSDs copy a listener's to the sockets it accepts, and the
+	 * server's listeners have them: the first client shows whether
+	 * this system copied them, and if it did no later one is given them
+	 * again (two system calls per connection).
+	 */
+	int			 sockopts;
+#define CLIENT_SOCKOPTS_PROBE	  0	/* the first new socket tells */
+#define CLIENT_SOCKOPTS_EACH	  1	/* set on every new socket */
+#define CLIENT_SOCKOPTS_INHERITED 2	/* every new socket has them */
 	unsigned long		 next_id;	/* for log lines */
 	size_t			 max_line;	/* --max-line */
 	int			 linger;	/* seconds a graceful close waits */
@@ -98,6 +109,13 @@ struct client {
 #define CLIENT_DIRTY	0x1000	/* on pool.dirty */
 };
 
+/*
+ * Give a socket the options every client socket needs: keepalive and no
+ * Nagle; -1 if it refused one.  The server gives them to its listeners
+ * before listen(2), and sets the pool's sockopts to CLIENT_SOCKOPTS_EACH
+ * if one refused.
+ */
+int	client_sockopts(int fd);
 /* Set up an empty pool. */
 void	client_pool_init(struct client_pool *, struct event_base *,
 	    struct chat *, size_t max_line);

@@ -234,6 +234,13 @@ server_bind(struct server *srv, struct addrinfo *ai, int backlog)
 	    IPV6_V6ONLY, &on, sizeof on) == -1) ||
 	    bind(fd, ai->ai_addr, ai->ai_addrlen) == -1)
 		goto fail;
+	/*
+	 * Before listen(2), so every socket accepted from it starts with
+	 * the options client sockets need; if it refused one, every client
+	 * is given them instead.
+	 */
+	if (client_sockopts(fd) == -1)
+		srv->pool.sockopts = CLIENT_SOCKOPTS_EACH;
 	sslen = sizeof ss;
 	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0)
 		tcp_format_addr(name, sizeof name, (struct sockaddr *)&ss);

@@ -501,15 +501,17 @@ sockopt_on(int fd, int lvl, int opt)
 }
 
 /*
- * Every client's socket gets SO_KEEPALIVE (PROTOCOL.md: keepalive is on
- * for every client connection) and TCP_NODELAY, whatever its listener
- * had: here a plain listener with neither.
+ * Accept one real TCP connection on a fresh loopback listener, given the
+ * client options before listen(2) if listener_opts, and make it a client
+ * of a pool whose first socket decides who sets them.  Says which way
+ * the pool chose; *sfd is the client's socket, *cfd the peer's.
  */
-START_TEST(test_sockopts)
+static int
+accept_client(int listener_opts, int *sfd, int *cfd)
 {
 	struct sockaddr_in	sin;
 	socklen_t		len = sizeof sin;
-	int			lfd, cfd, sfd;
+	int			lfd;
 
 	lfd = socket(AF_INET, SOCK_STREAM, 0);
 	ck_assert_int_ge(lfd, 0);
@@ -517,19 +519,42 @@ START_TEST(test_sockopts)
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sin, sizeof sin), 0);
+	if (listener_opts)
+		ck_assert_int_eq(client_sockopts(lfd), 0);
 	ck_assert_int_eq(listen(lfd, 4), 0);
 	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
-	cfd = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_eq(connect(cfd, (struct sockaddr *)&sin, sizeof sin), 0);
-	sfd = accept(lfd, NULL, NULL);
-	ck_assert_int_ge(sfd, 0);
-	ck_assert(!sockopt_on(sfd, SOL_SOCKET, SO_KEEPALIVE));
-	ck_assert(!sockopt_on(sfd, IPPROTO_TCP, TCP_NODELAY));
-	client_new(&pool, sfd, (struct sockaddr *)&sin, sizeof sin);
-	ck_assert(sockopt_on(sfd, SOL_SOCKET, SO_KEEPALIVE));
-	ck_assert(sockopt_on(sfd, IPPROTO_TCP, TCP_NODELAY));
-	close(cfd);
+	*cfd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_eq(connect(*cfd, (struct sockaddr *)&sin, sizeof sin),
+	    0);
+	*sfd = accept(lfd, NULL, NULL);
+	ck_assert_int_ge(*sfd, 0);
 	close(lfd);
+	ck_assert_int_eq(sockopt_on(*sfd, SOL_SOCKET, SO_KEEPALIVE),
+	    listener_opts);
+	ck_assert_int_eq(sockopt_on(*sfd, IPPROTO_TCP, TCP_NODELAY),
+	    listener_opts);
+	pool.sockopts = CLIENT_SOCKOPTS_PROBE;
+	client_new(&pool, *sfd, (struct sockaddr *)&sin, sizeof sin);
+	return pool.sockopts;
+}
+
+/*
+ * Every client's socket gets SO_KEEPALIVE (PROTOCOL.md: keepalive is on
+ * for every client connection) and TCP_NODELAY: from a listener that had
+ * them (as evchatd's have), which this system copies to what it accepts,
+ * or else set on each socket, as here for a plain listener with neither.
+ */
+START_TEST(test_sockopts)
+{
+	int	sfd, cfd, i;
+
+	for (i = 0; i < 2; i++) {
+		ck_assert_int_eq(accept_client(i, &sfd, &cfd), i ?
+		    CLIENT_SOCKOPTS_INHERITED : CLIENT_SOCKOPTS_EACH);
+		ck_assert(sockopt_on(sfd, SOL_SOCKET, SO_KEEPALIVE));
+		ck_assert(sockopt_on(sfd, IPPROTO_TCP, TCP_NODELAY));
+		close(cfd);
+	}
 }
 END_TEST
 
