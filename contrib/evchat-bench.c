@@ -68,6 +68,17 @@
  * happens, and each message is stamped with the time it was due, not the
  * time it left, so a server that stalls the sender is charged for it.
  *
+ * Wake-ups: on loopback the server's send(2) runs the receiving side's
+ * TCP input too, and when the bench sleeps in epoll_wait the sender also
+ * pays to wake it; on a virtual machine whose idle CPU halts that is an
+ * inter-processor interrupt, several microseconds of the server's time.
+ * The bench's idle time decides how often that happens, not the server's
+ * work: a server that batches better leaves the bench idle more often
+ * and pays more wake-ups.  --spin polls epoll_wait with a zero timeout
+ * and so never sleeps; the server then pays no wake-ups, on a real
+ * network it would not either (its send ends at the NIC).  --spin takes
+ * a whole CPU, so give the bench one of its own (taskset).
+ *
  * Modes:
  *   fanout  -n N -s S -m M -w W [--rate R]: deliveries per second and per
  *           server CPU-second (utime+stime from /proc/PID/stat around the
@@ -96,11 +107,12 @@
  *   fanout: senders msgs window size rate deliveries elapsed_s dps (deliveries
  *	per second) dpcs (per server CPU-second, summed over the server's
  *	processes) server_cpu_s bench_cpu_s [helper_cpu_s]
- *	p50_us p90_us p99_us max_us lost dup stray
+ *	p50_us p90_us p99_us max_us lost dup stray spin (1: --spin)
  *   idle: rooms rss_before_kb rss_after_kb bytes_per_client seat_s
  *	seat_cpu_s [helper_cpu_s] received expected p50_us p90_us p99_us
- *	max_us lost dup stray
+ *	max_us lost dup stray spin
  *   connect: concurrency elapsed_s cps cpcs server_cpu_s [helper_cpu_s]
+ *	spin
  *   drain: msgs drain_ms (SIGTERM to the last EOF) exit_ms server_status
  *	delivered lost dup late (messages after the notice) notices eofs
  * Percentiles are the top of their histogram bucket; CPU times have the
@@ -219,6 +231,7 @@ struct bench {
 	unsigned	 room_size;	/* -k */
 	double		 rate;		/* --rate: messages/s, all senders */
 	int		 raw;		/* --raw */
+	int		 spin;		/* --spin */
 	size_t		 size;		/* --size: message bytes before LF */
 	const char	*room;		/* --room */
 	char		 room_buf[40];
@@ -397,6 +410,9 @@ bench_usage(const char *why)
 "  --room NAME   room to join (default bench<pid>; lobby: no /join)\n"
 "  --raw         no protocol: the server just relays lines\n"
 "  --size B      message bytes before the LF (default 64, 48 to 1000)\n"
+"  --spin        never sleep in epoll_wait (keeps the bench's CPU awake,\n"
+"                so the server pays no wake-ups of it; use with a CPU\n"
+"                of its own: taskset)\n"
 "  -a ADDR       server address when attaching (default 127.0.0.1)\n"
 "  -p PORT       attach to a running server on PORT...\n"
 "  --pid PID     ...whose CPU time and memory are read from /proc/PID;\n"
@@ -1269,7 +1285,7 @@ bench_poll(int ms)
 	uint64_t			expirations;
 	int				i, n;
 
-	n = epoll_wait(run.ep, evs, BENCH_EVENTS, ms);
+	n = epoll_wait(run.ep, evs, BENCH_EVENTS, run.spin ? 0 : ms);
 	if (n == -1 && errno != EINTR)
 		bench_fail("epoll", "epoll_wait: %s", strerror(errno));
 	for (i = 0; i < n; i++) {
@@ -1482,7 +1498,8 @@ mode_fanout(void)
 	helper_result(h0, h1);
 	print_latency();
 	result_add(" lost=%" PRIu64 " dup=%" PRIu64 " stray=%" PRIu64
-	    " servers=%u ok=%d", run.lost, run.dup, run.stray, run.npids, ok);
+	    " spin=%d servers=%u ok=%d", run.lost, run.dup, run.stray, run.spin,
+	    run.npids, ok);
 	return ok ? 0 : BENCH_EXIT_FAIL;
 }
 
@@ -1541,7 +1558,8 @@ mode_idle(void)
 	    expected);
 	print_latency();
 	result_add(" lost=%" PRIu64 " dup=%" PRIu64 " stray=%" PRIu64
-	    " servers=%u ok=%d", run.lost, run.dup, run.stray, run.npids, ok);
+	    " spin=%d servers=%u ok=%d", run.lost, run.dup, run.stray, run.spin,
+	    run.npids, ok);
 	return ok ? 0 : BENCH_EXIT_FAIL;
 }
 
@@ -1577,7 +1595,7 @@ mode_connect(void)
 	    el, run.nclients / el, cpu_s > 0 ? run.nclients / cpu_s : 0,
 	    cpu_s);
 	helper_result(h0, h1);
-	result_add(" servers=%u ok=1", run.npids);
+	result_add(" spin=%d servers=%u ok=1", run.spin, run.npids);
 	return 0;
 }
 
@@ -1809,6 +1827,7 @@ bench_parse(int argc, char **argv)
 		{ "room",	required_argument, NULL, 'r' },
 		{ "raw",	no_argument,	   NULL, 'W' },
 		{ "size",	required_argument, NULL, 'Z' },
+		{ "spin",	no_argument,	   NULL, 'Y' },
 		{ "pid",	required_argument, NULL, 'P' },
 		{ "helper-pid",	required_argument, NULL, 'H' },
 		{ "timeout",	required_argument, NULL, 'T' },
@@ -1885,6 +1904,9 @@ bench_parse(int argc, char **argv)
 			break;
 		case 'W':
 			run.raw = 1;
+			break;
+		case 'Y':
+			run.spin = 1;
 			break;
 		case 'Z':
 			run.size = opt_num("--size", optarg, BENCH_PAYLOAD_MIN,

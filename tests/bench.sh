@@ -37,6 +37,13 @@ case " $last " in
 *) fail "--size 1000 not reported: $last" ;;
 esac
 run fanout -n 5 -s 2 -m 10 --size 1000 --raw -- "$RELAY" 0
+# --spin: the bench polls instead of sleeping, and says so.
+run fanout -n 5 -s 4 -m 10 --spin $server
+case " $last " in
+*" spin=1 "*) ;;
+*) fail "--spin not reported: $last" ;;
+esac
+run connect -n 5 --spin $server
 st=0
 "$BENCH" fanout -n 5 --size 47 $server >/dev/null 2>"$T/bench.log" || st=$?
 [ "$st" -eq 2 ] || fail "--size 47: exit $st, want 2"

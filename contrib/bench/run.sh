@@ -28,6 +28,8 @@
 #	MODES="fanout idle connect drain"
 #	PIN=			1: the server on CPU 0, evchat-bench on CPU 1
 #				(taskset); the runs vary much less
+#	SPIN=			1: evchat-bench never sleeps (--spin), so the
+#				server pays no wake-ups of it; use with PIN=1
 #
 # The last line of each evchat-bench run is key=value pairs; this script
 # keeps them all in $OUT (default: a temporary file, removed at the end).
@@ -64,6 +66,9 @@ if [ -n "$PIN" ] && [ "$PIN" != 0 ]; then
 	fi
 	SRV_PIN="taskset -c 0"
 	BENCH_PIN="taskset -c 1"
+fi
+if [ -n "$SPIN" ] && [ "$SPIN" != 0 ]; then
+	BENCH_ARGS="--spin $BENCH_ARGS"
 fi
 # evchatd's defaults limit each client to 10 lines/s and 10000 clients.
 EVCHATD="$SRV_PIN $B/evchatd -l 127.0.0.1:0 --rate 0 --max-clients 1000000"
