@@ -1,26 +1,46 @@
 /*
  * log: the whole logging API of evchatd.  Every line goes to stderr with a
  * UTC timestamp and a level, so systemd's journal or a terminal can take it
- * as is.  It does no buffering of its own, no files and no syslog: stderr
- * is the one place an operator looks.
+ * as is.  No files and no syslog: stderr is the one place an operator
+ * looks.
+ *
+ * While the server's loop runs (log_buffer), info and debug lines are
+ * gathered and written together once per loop pass: a burst of
+ * connections costs one write(2) per pass, not two per connection.  A
+ * warning is written at once, after every line before it.  Should the
+ * server crash on a signal, a handler writes what is gathered before the
+ * signal takes its course, so no line is lost to the buffer.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
 /* The longest line written; a longer one is cut and ends in "...". */
 #define LOG_LINE_MAX	1024
+/* Lines gathered while buffering; a full buffer is written at once. */
+#define LOG_BUF_SIZE	16384
 
 static enum log_level log_level = LOG_LEVEL_INFO;
 
 static const char *const log_names[] = { "warn", "info", "debug" };
+
+static char	 log_buf[LOG_BUF_SIZE];
+static size_t	 log_buf_len;
+static void	(*log_wake)(void *);	/* buffering is on: the loop's hook */
+static void	*log_wake_arg;
+/* The signals that end a process with a core, which log_crash sees. */
+static const int log_crash_signals[] = {
+	SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT
+};
 
 void
 log_set_level(enum log_level level)
@@ -36,6 +56,70 @@ log_enabled(enum log_level level)
 
 static void	log_vwrite(enum log_level, int, const char *, va_list)
 		    __attribute__((format(printf, 3, 0)));
+
+/* Write len bytes to stderr whole, as far as stderr lets us. */
+static void
+log_out(const char *p, size_t len)
+{
+	ssize_t	n;
+
+	while (len > 0) {
+		if ((n = write(STDERR_FILENO, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return;		/* nowhere to say so */
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+void
+log_flush(void)
+{
+	int	saved = errno;
+
+	log_out(log_buf, log_buf_len);
+	log_buf_len = 0;
+	errno = saved;
+}
+
+/*
+ * A crash: write what is gathered, then let the signal do what it would
+ * have done.  write(2) is safe in a signal handler; a line half copied
+ * into the buffer when the crash came is written half.
+ */
+static void
+log_crash(int sig)
+{
+	ssize_t	n = write(STDERR_FILENO, log_buf, log_buf_len);
+
+	(void)n;		/* nothing more to be done */
+	raise(sig);		/* SA_RESETHAND: as if never caught */
+}
+
+void
+log_buffer(void (*wake)(void *), void *arg)
+{
+	struct sigaction	sa, old;
+	size_t			i;
+
+	log_flush();
+	log_wake = wake;
+	log_wake_arg = arg;
+	if (wake == NULL)
+		return;
+	/* Only where nobody else handles them (a sanitizer might). */
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = log_crash;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESETHAND;
+	for (i = 0; i < sizeof log_crash_signals / sizeof log_crash_signals[0];
+	    i++)
+		if (sigaction(log_crash_signals[i], NULL, &old) == 0 &&
+		    old.sa_handler == SIG_DFL)
+			sigaction(log_crash_signals[i], &sa, NULL);
+}
 
 /*
  * The length of a line of size bytes after snprintf added n (what it
@@ -54,10 +138,10 @@ log_grow(size_t len, int n, size_t size, int *cut)
 
 /*
  * Write one line: timestamp, level, message and an optional errno text.
- * It is built whole and written with one write(2) (stderr has no buffer),
- * so a busy server spends one system call per line and lines from
- * several processes sharing a terminal never interleave.  The date part
- * of the stamp is formatted once a second.
+ * It is built whole and written with one write(2), or gathered whole
+ * while buffering, so lines from several processes sharing a terminal
+ * never interleave.  The date part of the stamp is formatted once a
+ * second.
  */
 static void
 log_vwrite(enum log_level level, int errnum, const char *fmt, va_list ap)
@@ -86,7 +170,17 @@ log_vwrite(enum log_level level, int errnum, const char *fmt, va_list ap)
 	if (cut)
 		memcpy(line + len - 3, "...", 3);	/* say so */
 	line[len++] = '\n';
-	fwrite(line, 1, len, stderr);
+	if (log_wake == NULL || level == LOG_LEVEL_WARN) {
+		log_flush();
+		log_out(line, len);
+		return;
+	}
+	if (log_buf_len + len > sizeof log_buf)
+		log_flush();
+	if (log_buf_len == 0)
+		log_wake(log_wake_arg);
+	memcpy(log_buf + log_buf_len, line, len);
+	log_buf_len += len;
 }
 
 void

@@ -9,6 +9,18 @@ void	log_set_level(enum log_level);
 /* Is a message of this level printed?  Lets callers skip costly formatting. */
 int	log_enabled(enum log_level);
 
+/*
+ * Buffer info and debug lines from now on: wake(arg) is called when a
+ * line goes into the empty buffer, and the caller is to call log_flush()
+ * soon (the server: at the end of the loop pass).  A warning, or a full
+ * buffer, writes them at once.  It also writes them if the process dies
+ * on SIGSEGV, SIGBUS, SIGILL, SIGFPE or SIGABRT (where no one else handles
+ * those).  log_buffer(NULL, NULL) writes what is gathered and goes back to
+ * a write per line.
+ */
+void	log_buffer(void (*wake)(void *), void *arg);
+/* Write the gathered lines now; errno is kept. */
+void	log_flush(void);
 /* A warning with strerror(errno) appended. */
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 /* A warning without errno. */

@@ -58,6 +58,7 @@ struct server {
 	struct event		*sigint;
 	struct event		*sigterm;
 	struct event		*reap_ev;
+	struct event		*log_ev;	/* writes a loop pass's log lines */
 	struct event		*resume_ev;	/* re-enables accept after EMFILE */
 	int			 starved;	/* out of descriptors: logged */
 	struct event		*idle_ev;	/* --idle-timeout's sweep */
@@ -439,6 +440,28 @@ server_load_motd(struct server *srv, const char *path)
 	return 0;
 }
 
+/*
+ * The log lines of a loop pass go out together.  The event runs at the
+ * priority of client input, after the pass's callbacks that were already
+ * waiting: several per write, and none kept past the pass.
+ */
+static void
+server_log_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	log_flush();
+}
+
+static void
+server_log_wake(void *arg)
+{
+	struct server	*srv = arg;
+
+	event_active(srv->log_ev, EV_TIMEOUT, 0);
+}
+
 /* Everyone is gone: log the summary and leave the loop. */
 static void
 server_finish(struct server *srv)
@@ -598,6 +621,7 @@ server_new(const struct server_opts *o)
 	srv->reuseport = o->reuseport;
 	srv->reap_ev = event_new(srv->base, -1, 0, server_reap_cb, srv);
 	srv->pool.reap_ev = srv->reap_ev;
+	srv->log_ev = event_new(srv->base, -1, 0, server_log_cb, srv);
 	srv->resume_ev = evtimer_new(srv->base, server_resume_cb, srv);
 	srv->grace_ev = evtimer_new(srv->base, server_grace_cb, srv);
 	srv->grace = o->grace;
@@ -642,10 +666,13 @@ server_new(const struct server_opts *o)
 int
 server_run(struct server *srv)
 {
+	int	rv;
+
+	log_buffer(server_log_wake, srv);
 	log_info("evchatd %s serving", PACKAGE_VERSION);
-	if (event_base_dispatch(srv->base) == -1)
-		return -1;
-	return 0;
+	rv = event_base_dispatch(srv->base);
+	log_buffer(NULL, NULL);
+	return rv == -1 ? -1 : 0;
 }
 
 void
@@ -664,6 +691,7 @@ server_free(struct server *srv)
 	event_free(srv->sigint);
 	event_free(srv->sigterm);
 	event_free(srv->reap_ev);
+	event_free(srv->log_ev);
 	event_free(srv->resume_ev);
 	event_free(srv->grace_ev);
 	event_free(srv->idle_ev);

@@ -10,12 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "xmalloc.h"
 
 /* Report and abort; abort() rather than exit() so a core shows the site. */
 static void
 xmalloc_die(const char *what, size_t n)
 {
+	log_flush();		/* the lines before it come first */
 	fprintf(stderr, "evchatd: %s of %zu bytes failed\n", what, n);
 	abort();
 }

@@ -1,14 +1,18 @@
 /*
  * check_log: the log module writes what it is given, one whole line at a
- * time, with stderr captured through a socket.
+ * time, or whole lines gathered while buffering, with stderr captured
+ * through a socket.
  */
 #include "config.h"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +41,7 @@ setup(void)
 static void
 teardown(void)
 {
+	log_buffer(NULL, NULL);
 	dup2(saved, STDERR_FILENO);
 	close(saved);
 	close(errfd[0]);
@@ -48,7 +53,7 @@ teardown(void)
 static char *
 logged(void)
 {
-	static char	buf[8192];
+	static char	buf[32768];		/* more than a full buffer */
 	ssize_t		n = read(errfd[0], buf, sizeof buf - 1);
 
 	buf[n > 0 ? n : 0] = '\0';
@@ -108,6 +113,102 @@ START_TEST(test_long_line_cut)
 }
 END_TEST
 
+static int	wakes;
+
+static void
+wake(void *arg)
+{
+	ck_assert_ptr_eq(arg, &wakes);
+	wakes++;
+}
+
+/*
+ * Buffered, info lines wait for log_flush() and go out in one write; the
+ * loop is woken once per filling of the empty buffer.  A warning goes out
+ * at once, after the lines before it.
+ */
+START_TEST(test_buffered)
+{
+	char	*l;
+
+	log_buffer(wake, &wakes);
+	log_info("one");
+	log_info("two");
+	ck_assert_str_eq(logged(), "");
+	ck_assert_int_eq(wakes, 1);
+	log_flush();
+	l = logged();
+	ck_assert_ptr_nonnull(strstr(l, " info one\n"));
+	ck_assert_ptr_nonnull(strstr(l, " info two\n"));
+	ck_assert(strncmp(strchr(l, '\n') + 1, "20", 2) == 0);	/* 2 lines */
+	ck_assert_ptr_eq(strchr(strchr(l, '\n') + 1, '\n'), l + strlen(l) - 1);
+	ck_assert_str_eq(logged(), "");
+	log_flush();				/* nothing: no write */
+	ck_assert_str_eq(logged(), "");
+
+	log_info("three");
+	ck_assert_int_eq(wakes, 2);
+	log_warnx("four");
+	assert_stamped(logged(), "info", "three\n");
+	assert_stamped(logged(), "warn", "four\n");
+	log_info("five");
+	log_buffer(NULL, NULL);			/* writes it, and stops */
+	assert_stamped(logged(), "info", "five\n");
+	log_info("six");
+	assert_stamped(logged(), "info", "six\n");
+	ck_assert_int_eq(wakes, 3);
+}
+END_TEST
+
+/* A full buffer is written at once; no line is split between writes. */
+START_TEST(test_buffer_full)
+{
+	char	 msg[500];			/* 530-byte lines */
+	char	*l;
+	int	 i, writes = 0;
+	size_t	 total = 0;
+
+	memset(msg, 'm', sizeof msg - 1);
+	msg[sizeof msg - 1] = '\0';
+	log_buffer(wake, &wakes);
+	for (i = 0; i < 70; i++)
+		log_info("%s", msg);
+	while (*(l = logged()) != '\0') {
+		ck_assert_uint_le(strlen(l), 16384);
+		ck_assert(l[strlen(l) - 1] == '\n');
+		total += strlen(l);
+		writes++;
+	}
+	ck_assert_int_ge(writes, 2);
+	log_flush();
+	while (*(l = logged()) != '\0')
+		total += strlen(l);
+	ck_assert_uint_eq(total, 70 * (25 + 5 + sizeof msg));
+}
+END_TEST
+
+/* A crash writes the gathered lines before the signal ends the process. */
+START_TEST(test_crash_writes)
+{
+	struct rlimit	 nocore = { 0, 0 };
+	pid_t		 pid;
+	int		 status;
+
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		setrlimit(RLIMIT_CORE, &nocore);
+		log_buffer(wake, &wakes);
+		log_info("last words");
+		abort();
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFSIGNALED(status));
+	ck_assert_int_eq(WTERMSIG(status), SIGABRT);
+	assert_stamped(logged(), "info", "last words\n");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -117,6 +218,9 @@ main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_line_and_levels);
 	tcase_add_test(tc, test_long_line_cut);
+	tcase_add_test(tc, test_buffered);
+	tcase_add_test(tc, test_buffer_full);
+	tcase_add_test(tc, test_crash_writes);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }
