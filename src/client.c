@@ -350,11 +350,13 @@ client_pool_free(struct client_pool *pool)
 int
 client_sockopts(int fd)
 {
-	int	on = 1, ka, nd;
+	int	on = 1;
 
-	ka = setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
-	nd = setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-	return ka == -1 || nd == -1 ? -1 : 0;
+	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) == -1)
+		return -1;
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) == -1)
+		return -2;
+	return 0;
 }
 
 /* Has this socket both options already (from its listener)? */
@@ -389,11 +391,10 @@ client_new(struct client_pool *pool, int fd, const struct sockaddr *sa,
 	if (pool->sockopts == CLIENT_SOCKOPTS_PROBE)
 		pool->sockopts = client_has_sockopts(fd) ?
 		    CLIENT_SOCKOPTS_INHERITED : CLIENT_SOCKOPTS_EACH;
-	/* Fails harmlessly on the unit tests' socketpairs: no TCP there. */
+	/* No Nagle fails harmlessly on the unit tests' socketpairs. */
 	if (pool->sockopts == CLIENT_SOCKOPTS_EACH &&
 	    client_sockopts(fd) == -1)
-		log_debug("client %lu: socket options: %s", c->id,
-		    strerror(errno));
+		log_warn("client %lu: SO_KEEPALIVE", c->id);
 	c->bev = bufferevent_socket_new(pool->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL)
 		fatalx("bufferevent_socket_new failed");

@@ -111,9 +111,10 @@ struct client {
 
 /*
  * Give a socket the options every client socket needs: keepalive and no
- * Nagle; -1 if it refused one.  The server gives them to its listeners
+ * Nagle; 0, or -1 if it refused keepalive, -2 if only no Nagle (as a
+ * socket that is not TCP does).  The server gives them to its listeners
  * before listen(2), and sets the pool's sockopts to CLIENT_SOCKOPTS_EACH
- * if one refused.
+ * if one refused either.
  */
 int	client_sockopts(int fd);
 /* Set up an empty pool. */

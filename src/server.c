@@ -240,7 +240,7 @@ server_bind(struct server *srv, struct addrinfo *ai, int backlog)
 	 * the options client sockets need; if it refused one, every client
 	 * is given them instead.
 	 */
-	if (client_sockopts(fd) == -1)
+	if (client_sockopts(fd) != 0)
 		srv->pool.sockopts = CLIENT_SOCKOPTS_EACH;
 	sslen = sizeof ss;
 	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0)

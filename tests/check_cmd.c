@@ -503,15 +503,16 @@ sockopt_on(int fd, int lvl, int opt)
 /*
  * Accept one real TCP connection on a fresh loopback listener, given the
  * client options before listen(2) if listener_opts, and make it a client
- * of a pool whose first socket decides who sets them.  Says which way
- * the pool chose; *sfd is the client's socket, *cfd the peer's.
+ * of a pool whose first socket decides who sets them: the pool must have
+ * seen whether the socket came with both.  Says whether it did; *sfd is
+ * the client's socket, *cfd the peer's.
  */
 static int
 accept_client(int listener_opts, int *sfd, int *cfd)
 {
 	struct sockaddr_in	sin;
 	socklen_t		len = sizeof sin;
-	int			lfd;
+	int			lfd, inherited;
 
 	lfd = socket(AF_INET, SOCK_STREAM, 0);
 	ck_assert_int_ge(lfd, 0);
@@ -529,13 +530,14 @@ accept_client(int listener_opts, int *sfd, int *cfd)
 	*sfd = accept(lfd, NULL, NULL);
 	ck_assert_int_ge(*sfd, 0);
 	close(lfd);
-	ck_assert_int_eq(sockopt_on(*sfd, SOL_SOCKET, SO_KEEPALIVE),
-	    listener_opts);
-	ck_assert_int_eq(sockopt_on(*sfd, IPPROTO_TCP, TCP_NODELAY),
-	    listener_opts);
+	inherited = sockopt_on(*sfd, SOL_SOCKET, SO_KEEPALIVE) &&
+	    sockopt_on(*sfd, IPPROTO_TCP, TCP_NODELAY);
+	ck_assert(listener_opts || !inherited);
 	pool.sockopts = CLIENT_SOCKOPTS_PROBE;
 	client_new(&pool, *sfd, (struct sockaddr *)&sin, sizeof sin);
-	return pool.sockopts;
+	ck_assert_int_eq(pool.sockopts, inherited ?
+	    CLIENT_SOCKOPTS_INHERITED : CLIENT_SOCKOPTS_EACH);
+	return inherited;
 }
 
 /*
@@ -546,15 +548,17 @@ accept_client(int listener_opts, int *sfd, int *cfd)
  */
 START_TEST(test_sockopts)
 {
-	int	sfd, cfd, i;
+	int	sfd, cfd, i, inherited = 0;
 
 	for (i = 0; i < 2; i++) {
-		ck_assert_int_eq(accept_client(i, &sfd, &cfd), i ?
-		    CLIENT_SOCKOPTS_INHERITED : CLIENT_SOCKOPTS_EACH);
+		inherited = accept_client(i, &sfd, &cfd);
 		ck_assert(sockopt_on(sfd, SOL_SOCKET, SO_KEEPALIVE));
 		ck_assert(sockopt_on(sfd, IPPROTO_TCP, TCP_NODELAY));
 		close(cfd);
 	}
+#ifdef __linux__
+	ck_assert(inherited);	/* Linux copies them: the saving is real */
+#endif
 }
 END_TEST
 
