@@ -5,22 +5,28 @@
  * looks.
  *
  * While the server's loop runs (log_buffer), info and debug lines are
- * gathered and written together once per loop pass: a burst of
- * connections costs one write(2) per pass, not two per connection.  A
- * warning is written at once, after every line before it.  Should the
- * server crash on a signal, a handler writes what is gathered before the
- * signal takes its course, so no line is lost to the buffer.
+ * gathered and written together once per loop pass (or per 16 KiB): a
+ * burst of connections costs one write(2) per pass, not two per
+ * connection.  A warning is written at once, after every line before it.
+ * Should the server crash on SIGSEGV, SIGBUS, SIGILL, SIGFPE or SIGABRT, a
+ * handler writes what is gathered before the signal takes its course.
+ * Lost with the process are only lines gathered when it is killed
+ * (SIGKILL) or crashes where the handler cannot run (another handler
+ * owns the signal, as a sanitizer's may; no stack left).
  */
 #include "config.h"
 
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <event2/event.h>
 
 #include "log.h"
 
@@ -86,8 +92,9 @@ log_flush(void)
 
 /*
  * A crash: write what is gathered, then let the signal do what it would
- * have done.  write(2) is safe in a signal handler; a line half copied
- * into the buffer when the crash came is written half.
+ * have done.  write(2) is safe in a signal handler.  A line still being
+ * copied into the buffer is not counted in it yet (see log_vwrite), and
+ * a crash in the middle of log_flush's write writes some lines twice.
  */
 static void
 log_crash(int sig)
@@ -180,7 +187,19 @@ log_vwrite(enum log_level level, int errnum, const char *fmt, va_list ap)
 	if (log_buf_len == 0)
 		log_wake(log_wake_arg);
 	memcpy(log_buf + log_buf_len, line, len);
+	/* The line is whole before log_crash can count it. */
+	atomic_signal_fence(memory_order_seq_cst);
 	log_buf_len += len;
+}
+
+void
+log_libevent(int severity, const char *msg)
+{
+	static const char *const names[] = { "debug", "msg", "warn", "error" };
+
+	/* A warning: written at once, so no libevent call comes back. */
+	log_warnx("libevent %s: %s", severity >= EVENT_LOG_DEBUG &&
+	    severity <= EVENT_LOG_ERR ? names[severity] : "?", msg);
 }
 
 void

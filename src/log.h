@@ -21,6 +21,12 @@ int	log_enabled(enum log_level);
 void	log_buffer(void (*wake)(void *), void *arg);
 /* Write the gathered lines now; errno is kept. */
 void	log_flush(void);
+/*
+ * For event_set_log_callback(3): libevent's own messages, as warnings
+ * with their severity, in the same log as the rest instead of bare on
+ * stderr.
+ */
+void	log_libevent(int severity, const char *msg);
 /* A warning with strerror(errno) appended. */
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 /* A warning without errno. */

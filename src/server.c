@@ -442,8 +442,10 @@ server_load_motd(struct server *srv, const char *path)
 
 /*
  * The log lines of a loop pass go out together.  The event runs at the
- * priority of client input, after the pass's callbacks that were already
- * waiting: several per write, and none kept past the pass.
+ * priority of client input, after that priority's callbacks that were
+ * already waiting in the pass; lines logged at another priority (the
+ * flush, its deadline) go out at the start of the next pass, which comes
+ * at once since an event is active.
  */
 static void
 server_log_cb(evutil_socket_t fd, short what, void *arg)
@@ -612,6 +614,7 @@ server_new(const struct server_opts *o)
 {
 	struct server	*srv = xcalloc(1, sizeof *srv);
 
+	event_set_log_callback(log_libevent);
 	if ((srv->base = server_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	chat_init(&srv->chat, o->history);

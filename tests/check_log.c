@@ -18,6 +18,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+#include <event2/event_struct.h>
+
 #include "check_run.h"
 #include "log.h"
 
@@ -209,6 +212,23 @@ START_TEST(test_crash_writes)
 }
 END_TEST
 
+/* libevent's messages come as warnings, whatever their severity. */
+START_TEST(test_libevent)
+{
+	struct event	ev;
+
+	log_libevent(EVENT_LOG_MSG, "hello");
+	assert_stamped(logged(), "warn", "libevent msg: hello\n");
+	log_libevent(7, "odd");
+	assert_stamped(logged(), "warn", "libevent ?: odd\n");
+	event_set_log_callback(log_libevent);
+	memset(&ev, 0, sizeof ev);
+	ck_assert_int_eq(event_add(&ev, NULL), -1);	/* it has no base */
+	ck_assert_ptr_nonnull(strstr(logged(), " warn libevent warn: "));
+	event_set_log_callback(NULL);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -221,6 +241,7 @@ main(void)
 	tcase_add_test(tc, test_buffered);
 	tcase_add_test(tc, test_buffer_full);
 	tcase_add_test(tc, test_crash_writes);
+	tcase_add_test(tc, test_libevent);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }
