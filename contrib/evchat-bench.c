@@ -115,6 +115,7 @@
  *	spin
  *   drain: msgs drain_ms (SIGTERM to the last EOF) exit_ms server_status
  *	delivered lost dup late (messages after the notice) notices eofs
+ *	spin
  * Percentiles are the top of their histogram bucket; CPU times have the
  * resolution of the clock tick (10 ms), so short runs give dpcs=0.  Exit
  * 0 on success, 1 if anything was lost or duplicated or the run failed
@@ -1725,10 +1726,10 @@ mode_drain(void)
 	    notices, run.nclients);
 	result_add("mode=drain clients=%u msgs=%u drain_ms=%.1f exit_ms=%.1f "
 	    "server_status=%d delivered=%" PRIu64 " lost=%" PRIu64 " dup=%"
-	    PRIu64 " late=%" PRIu64 " notices=%u eofs=%u servers=%u ok=%d",
-	    run.nclients, run.nmsgs, (double)(t_eof - t0) / 1e6, exit_ms,
-	    status, run.deliveries, run.lost, run.dup, run.late, notices,
-	    run.eofs, run.npids, ok);
+	    PRIu64 " late=%" PRIu64 " notices=%u eofs=%u spin=%d servers=%u "
+	    "ok=%d", run.nclients, run.nmsgs, (double)(t_eof - t0) / 1e6,
+	    exit_ms, status, run.deliveries, run.lost, run.dup, run.late,
+	    notices, run.eofs, run.spin, run.npids, ok);
 	return ok ? 0 : BENCH_EXIT_FAIL;
 }
 

@@ -69,6 +69,8 @@ if [ -n "$PIN" ] && [ "$PIN" != 0 ]; then
 fi
 if [ -n "$SPIN" ] && [ "$SPIN" != 0 ]; then
 	BENCH_ARGS="--spin $BENCH_ARGS"
+	[ -n "$SRV_PIN" ] || echo "run.sh: SPIN=1 without PIN=1: the" \
+	    "spinning bench may take CPU from the server" >&2
 fi
 # evchatd's defaults limit each client to 10 lines/s and 10000 clients.
 EVCHATD="$SRV_PIN $B/evchatd -l 127.0.0.1:0 --rate 0 --max-clients 1000000"
