@@ -54,4 +54,17 @@ fi
 st=0
 "$BENCH" fanout -n 5 --size 47 $server >/dev/null 2>"$T/bench.log" || st=$?
 [ "$st" -eq 2 ] || fail "--size 47: exit $st, want 2"
+# run.sh, the one command, end to end at tiny sizes: every mode runs and
+# a result line comes out for each (the figures mean nothing this small).
+RUNSH=$(dirname "$0")/../contrib/bench/run.sh
+BUILDDIR=$B RUNS=2 FANOUT_CLIENTS=5 MSGS_5=10 IDLE_CLIENTS=5 IDLE_ROOM=5 \
+    CONNECT_CLIENTS=5 DRAIN_CLIENTS=5 DRAIN_MSGS=5 TMPDIR=$T \
+    sh "$RUNSH" >"$T/run.out" 2>&1 || fail "run.sh: $(cat "$T/run.out")"
+for want in "result=fanout clients=5 " "result=idle clients=5 " \
+    "result=connect clients=5 " "result=drain clients=5 "; do
+	grep -qF "$want" "$T/run.out" ||
+	    fail "run.sh: no '$want' in: $(cat "$T/run.out")"
+done
+grep -q "^result=fanout .* ratio=[-0-9.]* pair_ratio=[-0-9.]*$" "$T/run.out" ||
+    fail "run.sh: no ratio and pair_ratio"
 echo "bench: ok"

@@ -2,7 +2,8 @@
 # run.sh: the whole benchmark in one command.  Runs every evchat-bench mode
 # against evchatd, and the fanout mode against the ceiling relay under the
 # same load, RUNS times each, and prints the medians and, for fan-out, the
-# ratio evchatd/ceiling of deliveries per server CPU-second.
+# ratio evchatd/ceiling of deliveries per server CPU-second: the ratio of
+# the medians, and the median of each pair's ratio.
 #
 #	cd BUILDDIR && sh SRCDIR/contrib/bench/run.sh
 #
@@ -110,13 +111,31 @@ bench()
 	done
 }
 
+# median: the median of the numbers on stdin, one a line, or -.
+median()
+{
+	sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-";
+	    else if (NR % 2) print v[(NR + 1) / 2];
+	    else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
 # med TAG KEY: the median of KEY over the runs tagged TAG.
 med()
 {
-	grep "^$1 " "$OUT" | tr ' ' '\n' | sed -n "s/^$2=//p" | sort -g |
-	    awk '{ v[NR] = $1 } END { if (NR == 0) print "-";
-		else if (NR % 2) print v[(NR + 1) / 2];
-		else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+	grep "^$1 " "$OUT" | tr ' ' '\n' | sed -n "s/^$2=//p" | median
+}
+
+# pairmed N: the median, over the pairs of fan-out runs at N clients
+# (evchatd, then the ceiling right after it), of evchatd/ceiling in
+# deliveries per CPU-second.  Each pair shares the machine's drift of
+# its minute, so this is steadier than the ratio of the two medians.
+pairmed()
+{
+	grep -E "^(evchatd|ceiling)-$1 " "$OUT" | awk '
+	    { v = 0; for (i = 2; i <= NF; i++)
+		if ($i ~ /^dpcs=/) v = substr($i, 6) + 0 }
+	    /^evchatd/ { e = v; next }
+	    { if (e > 0 && v > 0) printf "%.4f\n", e / v; e = 0 }' | median
 }
 
 # ratio A B: A/B to two decimals, or - if either is missing or zero.
@@ -169,10 +188,14 @@ for mode in $MODES; do
 				    "$(med "$who-$n" lost)" \
 				    "$(med "$who-$n" dup)"
 			done
+			p=$(pairmed "$n")
+			[ "$p" = - ] || p=$(ratio "$p" 1)
 			echo "  ratio evchatd/ceiling (deliveries per server" \
-			    "CPU-second): $(ratio "$e" "$c")"
+			    "CPU-second): $(ratio "$e" "$c"); median of the" \
+			    "pairs' ratios: $p"
 			echo "result=fanout clients=$n evchatd_dpcs=$e" \
-			    "ceiling_dpcs=$c ratio=$(ratio "$e" "$c")"
+			    "ceiling_dpcs=$c ratio=$(ratio "$e" "$c")" \
+			    "pair_ratio=$p"
 		done
 		;;
 	idle)
