@@ -47,11 +47,11 @@
  * proves all N are registered with the relay; then the same barrier.
  *
  * Messages are 64 bytes before the LF (--size B: 48 to 1000): "B <sender>
- * <seq> <ns> xxx...", with ns the CLOCK_MONOTONIC send time.  Receivers parse "<nick> B ..."
- * (or bare "B ..." with --raw), and keep, per receiver and sender, the
- * next sequence number expected: the server delivers each sender's
- * messages in order, so a lower number is a duplicate and a higher one
- * means the numbers skipped were lost.  Latency (receive time, taken once
+ * <seq> <ns> xxx...", with ns the CLOCK_MONOTONIC send time.  Receivers
+ * parse "<nick> B ..." (or bare "B ..." with --raw), and keep, per
+ * receiver and sender, the next sequence number expected: the server
+ * delivers each sender's messages in order, so a lower number is a
+ * duplicate and a higher one means the numbers skipped were lost.  Latency (receive time, taken once
  * per read(2), minus the stamp) goes into a log-linear histogram: 32
  * buckets per power of two, so percentiles are within 3%.
  *
