@@ -350,13 +350,11 @@ client_pool_free(struct client_pool *pool)
 int
 client_sockopts(int fd)
 {
-	int	on = 1;
+	int	on = 1, ka, nd;
 
-	if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) == -1)
-		return -1;
-	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) == -1)
-		return -2;
-	return 0;
+	ka = setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+	nd = setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+	return ka == -1 ? -1 : nd == -1 ? -2 : 0;
 }
 
 /* Has this socket both options already (from its listener)? */
