@@ -8,11 +8,12 @@
  * gathered and written together once per loop pass (or per 16 KiB): a
  * burst of connections costs one write(2) per pass, not two per
  * connection.  A warning is written at once, after every line before it.
- * Should the server crash on SIGSEGV, SIGBUS, SIGILL, SIGFPE or SIGABRT, a
- * handler writes what is gathered before the signal takes its course.
- * Lost with the process are only lines gathered when it is killed
- * (SIGKILL) or crashes where the handler cannot run (another handler
- * owns the signal, as a sanitizer's may; no stack left).
+ * Should the server die of a signal (a crash such as SIGSEGV or SIGABRT,
+ * or SIGHUP, SIGQUIT and the like, which it does not handle), a handler
+ * writes what is gathered before the signal takes its course.  Lost with
+ * the process are only lines gathered when it is killed by SIGKILL, or
+ * dies where the handler cannot run (another handler owns the signal,
+ * as a sanitizer's may; no stack left).
  */
 #include "config.h"
 
@@ -43,9 +44,11 @@ static char	 log_buf[LOG_BUF_SIZE];
 static size_t	 log_buf_len;
 static void	(*log_wake)(void *);	/* buffering is on: the loop's hook */
 static void	*log_wake_arg;
-/* The signals that end a process with a core, which log_crash sees. */
+/* Every signal whose default ends the process, which log_crash sees. */
 static const int log_crash_signals[] = {
-	SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT
+	SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS, SIGQUIT,
+	SIGXCPU, SIGXFSZ, SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM,
+	SIGVTALRM, SIGPROF, SIGPIPE
 };
 
 void
@@ -91,8 +94,8 @@ log_flush(void)
 }
 
 /*
- * A crash: write what is gathered, then let the signal do what it would
- * have done.  write(2) is safe in a signal handler.  A line still being
+ * A death by signal: write what is gathered, then let the signal do what
+ * it would have done.  write(2) is safe in a signal handler.  A line still being
  * copied into the buffer is not counted in it yet (see log_vwrite), and
  * a crash in the middle of log_flush's write writes some lines twice.
  */

@@ -14,9 +14,9 @@ int	log_enabled(enum log_level);
  * line goes into the empty buffer, and the caller is to call log_flush()
  * soon (the server: at the end of the loop pass).  A warning, or a full
  * buffer, writes them at once.  It also writes them if the process dies
- * on SIGSEGV, SIGBUS, SIGILL, SIGFPE or SIGABRT (where no one else handles
- * those).  log_buffer(NULL, NULL) writes what is gathered and goes back to
- * a write per line.
+ * of a signal left at its default (not SIGKILL, nor one that someone
+ * else handles or ignores).  log_buffer(NULL, NULL) writes what is
+ * gathered and goes back to a write per line.
  */
 void	log_buffer(void (*wake)(void *), void *arg);
 /* Write the gathered lines now; errno is kept. */
