@@ -51,9 +51,10 @@
  * parse "<nick> B ..." (or bare "B ..." with --raw), and keep, per
  * receiver and sender, the next sequence number expected: the server
  * delivers each sender's messages in order, so a lower number is a
- * duplicate and a higher one means the numbers skipped were lost.  Latency (receive time, taken once
- * per read(2), minus the stamp) goes into a log-linear histogram: 32
- * buckets per power of two, so percentiles are within 3%.
+ * duplicate and a higher one means the numbers skipped were lost.
+ * Latency (receive time, taken once per read(2), minus the stamp) goes
+ * into a log-linear histogram: 32 buckets per power of two, so
+ * percentiles are within 3%.
  *
  * Acknowledgement (fanout, closed loop): a message is in flight until
  * every other member of the room has received it (or shown it lost by a

@@ -28,7 +28,7 @@
 #	BENCH_ARGS=		more evchat-bench options (say, --timeout 300)
 #	MODES="fanout idle connect drain"
 #	PIN=			1: the server on CPU 0, evchat-bench on CPU 1
-#				(taskset); the runs vary much less
+#				(taskset); the runs usually vary less
 #	SPIN=			1: evchat-bench never sleeps (--spin), so the
 #				server pays no wake-ups of it; use with PIN=1
 #
@@ -114,9 +114,9 @@ bench()
 # median: the median of the numbers on stdin, one a line, or -.
 median()
 {
-	sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-";
-	    else if (NR % 2) print v[(NR + 1) / 2];
-	    else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+	sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "-";
+	    else if (NR % 2) printf "%.10g\n", v[(NR + 1) / 2];
+	    else printf "%.10g\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 # med TAG KEY: the median of KEY over the runs tagged TAG.
@@ -188,8 +188,7 @@ for mode in $MODES; do
 				    "$(med "$who-$n" lost)" \
 				    "$(med "$who-$n" dup)"
 			done
-			p=$(pairmed "$n")
-			[ "$p" = - ] || p=$(ratio "$p" 1)
+			p=$(ratio "$(pairmed "$n")" 1)
 			echo "  ratio evchatd/ceiling (deliveries per server" \
 			    "CPU-second): $(ratio "$e" "$c"); median of the" \
 			    "pairs' ratios: $p"
