@@ -95,9 +95,10 @@ log_flush(void)
 
 /*
  * A death by signal: write what is gathered, then let the signal do what
- * it would have done.  write(2) is safe in a signal handler.  A line still being
- * copied into the buffer is not counted in it yet (see log_vwrite), and
- * a crash in the middle of log_flush's write writes some lines twice.
+ * it would have done.  write(2) is safe in a signal handler.  A line
+ * still being copied into the buffer is not counted in it yet (see
+ * log_vwrite), and a crash in the middle of log_flush's write writes
+ * some lines twice.
  */
 static void
 log_crash(int sig)
