@@ -21,6 +21,16 @@
  * runs it then.  A queue that grows long is written at once, and a room
  * whose pending block is full has its deadline brought forward.
  *
+ * An idle client is parked: once it has nothing queued, no input left
+ * to handle and no pause in progress, it gives its bufferevent back (two
+ * evbuffers and two events, most of a client's memory) and keeps only a
+ * read event on its socket.  The first byte it sends, and the first
+ * output that its socket does not take at once, get it a bufferevent
+ * again, one of the pool's spares if there is one.  In a room, members
+ * seldom need one for what others say: the delivery writes to their
+ * sockets.  Nothing is parked with something still to do, so a parked
+ * client never holds data, and one that is closing never parks.
+ *
  * Closing is a state, never a free in a callback.  client_close marks the
  * client, stops its input and queues it; the reaper (client_pool_reap,
  * run by the server's event with nothing on the stack) announces the
@@ -72,6 +82,133 @@ static void client_event_cb(struct bufferevent *, short, void *);
 static void client_drain_read_cb(struct bufferevent *, void *);
 static void client_drain_write_cb(struct bufferevent *, void *);
 static void client_drain_event_cb(struct bufferevent *, short, void *);
+static void client_park_cb(evutil_socket_t, short, void *);
+
+/*
+ * Give a client that has none a bufferevent on its socket, reading, with
+ * the client's callbacks: one of the pool's spares if it has one.
+ */
+static void
+client_attach(struct client *c)
+{
+	struct client_pool	*pool = c->pool;
+	struct bufferevent	*bev;
+
+	if (pool->nspare > 0) {
+		bev = pool->spare[--pool->nspare];
+		/* It was parked reading: setfd turns reading on again. */
+		bufferevent_setfd(bev, c->fd);
+	} else {
+		bev = bufferevent_socket_new(pool->base, c->fd,
+		    BEV_OPT_CLOSE_ON_FREE);
+		if (bev == NULL)
+			fatalx("bufferevent_socket_new failed");
+		/* The flush writes; EV_WRITE only while a write fell short. */
+		bufferevent_disable(bev, EV_WRITE);
+		bufferevent_enable(bev, EV_READ);
+	}
+	bufferevent_setcb(bev, client_read_cb, client_write_cb,
+	    client_event_cb, c);
+	c->bev = bev;
+	c->user.out = bufferevent_get_output(bev);
+}
+
+/*
+ * Could the client do without its bufferevent now: nothing queued, no
+ * input left, reading and not writing, no pause, no close?
+ */
+static int
+client_idle(const struct client *c)
+{
+	return c->bev != NULL &&
+	    !(c->flags & (CLIENT_CLOSING | CLIENT_HELD | CLIENT_HELD_LONG |
+	    CLIENT_WAITING | CLIENT_DIRTY)) &&
+	    bufferevent_get_enabled(c->bev) == EV_READ &&
+	    evbuffer_get_length(bufferevent_get_input(c->bev)) == 0 &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0;
+}
+
+/*
+ * Park an idle client: its bufferevent lets go of the socket and goes to
+ * the spares (or is freed), and a plain read event watches the socket.
+ * The read event is added before the bufferevent's goes, and goes after
+ * it comes back (client_unpark): libevent counts the two on one socket,
+ * so epoll is told nothing either way.
+ */
+static void
+client_park(struct client *c)
+{
+	struct client_pool	*pool = c->pool;
+	struct bufferevent	*bev = c->bev;
+
+	if (c->park_ev == NULL) {
+		c->park_ev = event_new(pool->base, c->fd, EV_READ | EV_PERSIST,
+		    client_park_cb, c);
+		if (c->park_ev == NULL)
+			fatalx("event_new failed");
+	}
+	event_add(c->park_ev, NULL);
+	bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
+	bufferevent_setfd(bev, -1);	/* the socket stays open */
+	c->bev = NULL;
+	c->user.out = NULL;
+	if (pool->nspare < CLIENT_SPARE_MAX)
+		pool->spare[pool->nspare++] = bev;
+	else
+		bufferevent_free(bev);
+}
+
+/* Park the client if it is idle. */
+static void
+client_rest(struct client *c)
+{
+	if (client_idle(c))
+		client_park(c);
+}
+
+/* A parked client is to read or write: give it a bufferevent again. */
+static void
+client_unpark(struct client *c)
+{
+	if (c->bev != NULL)
+		return;
+	client_attach(c);
+	event_del(c->park_ev);
+}
+
+/* The chat's attach hook: a line for a parked user. */
+static void
+client_attach_user(struct user *u)
+{
+	client_unpark((struct client *)(void *)u);
+}
+
+/*
+ * A parked client's socket has input, its FIN or an error.  It gets a
+ * bufferevent back, and what the socket holds is read into that now, as
+ * the bufferevent's own read callback would, not on the loop's next pass.
+ */
+static void
+client_park_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct client	*c = arg;
+	struct evbuffer	*in;
+	int		 n;
+
+	(void)what;
+	client_unpark(c);
+	in = bufferevent_get_input(c->bev);
+	evbuffer_unfreeze(in, 0);
+	n = evbuffer_read(in, fd, -1);
+	evbuffer_freeze(in, 0);
+	if (n > 0)
+		client_read_cb(c->bev, c);
+	else if (n == 0)
+		client_event_cb(c->bev, BEV_EVENT_READING | BEV_EVENT_EOF, c);
+	else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+		client_event_cb(c->bev, BEV_EVENT_READING | BEV_EVENT_ERROR,
+		    c);
+}
 
 uint32_t
 client_now_ms(void)
@@ -124,12 +261,15 @@ client_write(struct client *c)
 	 * left for the bufferevent to meet and report.
 	 */
 	if ((c->flags & (CLIENT_NOFLUSH | CLIENT_DRAINING)) ||
-	    (bufferevent_get_enabled(c->bev) & EV_WRITE) ||
-	    client_queued(c) == 0)
+	    c->bev == NULL ||
+	    (bufferevent_get_enabled(c->bev) & EV_WRITE))
 		return;
-	(void)client_write_now(c);
+	if (client_queued(c) > 0)
+		(void)client_write_now(c);
 	if (client_queued(c) > 0)
 		bufferevent_enable(c->bev, EV_WRITE);
+	else
+		client_rest(c);
 }
 
 /* Write every client on the dirty list once, in the order it got there. */
@@ -227,6 +367,7 @@ client_send(struct user *u, const char *text, size_t len)
 
 	if (n == (ssize_t)len)
 		return len;
+	client_unpark(c);
 	bufferevent_enable(c->bev, EV_WRITE);
 	return n > 0 ? (size_t)n : 0;
 }
@@ -260,6 +401,7 @@ client_pool_init(struct client_pool *pool, struct event_base *base,
 	chat->queued = client_dirty;
 	chat->pending = client_pending;
 	chat->send = client_send;
+	chat->attach = client_attach_user;
 	chat->owner = pool;
 	TAILQ_INIT(&pool->all);
 	TAILQ_INIT(&pool->reap);
@@ -324,7 +466,12 @@ client_free(struct client *c)
 	}
 	if (c->timer_ev != NULL)
 		event_free(c->timer_ev);
-	bufferevent_free(c->bev);
+	if (c->park_ev != NULL)
+		event_free(c->park_ev);
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);
+	else
+		evutil_closesocket(c->fd);
 	line_reader_free(&c->lr);
 	free(c->reason);
 	free(c);
@@ -337,6 +484,8 @@ client_pool_free(struct client_pool *pool)
 
 	while ((c = TAILQ_FIRST(&pool->all)) != NULL)
 		client_free(c);
+	while (pool->nspare > 0)
+		bufferevent_free(pool->spare[--pool->nspare]);
 	event_free(pool->flush_ev);
 	event_free(pool->deadline_ev);
 	pool->flush_ev = pool->deadline_ev = NULL;
@@ -393,20 +542,13 @@ client_new(struct client_pool *pool, int fd, const struct sockaddr *sa,
 	if (pool->sockopts == CLIENT_SOCKOPTS_EACH &&
 	    client_sockopts(fd) == -1)
 		log_warn("client %lu: SO_KEEPALIVE", c->id);
-	c->bev = bufferevent_socket_new(pool->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL)
-		fatalx("bufferevent_socket_new failed");
+	client_attach(c);
 	line_reader_init(&c->lr, pool->max_line);
 	c->last_line = client_now_ms();
 	bucket_init(&c->bucket, pool->burst, c->last_line);
 	chat_enter(pool->chat, &c->user, bufferevent_get_output(c->bev));
 	TAILQ_INSERT_TAIL(&pool->all, c, entry);
 	pool->nclients++;
-	bufferevent_setcb(c->bev, client_read_cb, client_write_cb,
-	    client_event_cb, c);
-	/* The flush writes; EV_WRITE only while a write fell short. */
-	bufferevent_disable(c->bev, EV_WRITE);
-	bufferevent_enable(c->bev, EV_READ);
 	client_trace(c, "accepted");
 	log_info("client %lu %s connected as %s", c->id, c->addr,
 	    c->user.nick);
@@ -436,7 +578,14 @@ client_printf_last(struct client *c, const char *fmt, ...)
 size_t
 client_queued(const struct client *c)
 {
-	return evbuffer_get_length(bufferevent_get_output(c->bev));
+	return c->bev != NULL ?
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) : 0;
+}
+
+int
+client_parked(const struct client *c)
+{
+	return c->bev == NULL;
 }
 
 int
@@ -473,6 +622,7 @@ client_close(struct client *c, enum client_close_how how, const char *why)
 	c->pool->nclosing++;
 	c->reason = xstrdup(why);
 	user_mute(&c->user);	/* what was said before still goes out */
+	client_unpark(c);	/* the close needs the bufferevent */
 	bufferevent_disable(c->bev, EV_READ);
 	log_debug("client %lu closing (%s)", c->id, why);
 	client_queue(c);
@@ -486,6 +636,7 @@ client_send_replies(struct client *c)
 	size_t			 len;
 
 	if ((r = line_reply(&c->lr, &len)) != NULL && len > 0) {
+		client_unpark(c);
 		bufferevent_write(c->bev, r, len);
 		line_reply_done(&c->lr);
 		client_dirty(&c->user);
@@ -529,6 +680,7 @@ client_timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (c->flags & (CLIENT_CLOSING | CLIENT_WAITING))
 		return;
+	client_unpark(c);
 	bufferevent_enable(c->bev, EV_READ);
 	client_process(c);
 }
@@ -553,6 +705,7 @@ client_timer(struct client *c, uint32_t ms)
 static void
 client_throttle(struct client *c)
 {
+	client_unpark(c);
 	bufferevent_disable(c->bev, EV_READ);
 	client_timer(c, bucket_wait(&c->bucket, c->pool->rate));
 }
@@ -593,13 +746,15 @@ client_overlong(struct client *c)
 static void
 client_process(struct client *c)
 {
-	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	struct evbuffer		*in;
 	struct evbuffer_iovec	 v;
 	enum line_result	 res;
 	size_t			 used;
 
 	if (c->flags & CLIENT_WAITING)
 		return;
+	client_unpark(c);	/* idle clients only park between lines */
+	in = bufferevent_get_input(c->bev);
 	if ((c->flags & CLIENT_HELD) && !client_line(c))
 		return;
 	if ((c->flags & CLIENT_HELD_LONG) && !client_overlong(c))
@@ -628,6 +783,7 @@ void
 client_wait(struct client *c)
 {
 	c->flags |= CLIENT_WAITING;
+	client_unpark(c);
 	bufferevent_disable(c->bev, EV_READ);
 }
 
@@ -640,6 +796,7 @@ client_resume(struct client *c)
 	if (c->flags & CLIENT_CLOSING)
 		return;
 	/* A --rate pause in progress re-enables reading when it ends. */
+	client_unpark(c);
 	if (c->timer_ev == NULL || !evtimer_pending(c->timer_ev, NULL))
 		bufferevent_enable(c->bev, EV_READ);
 	client_process(c);
@@ -648,17 +805,21 @@ client_resume(struct client *c)
 static void
 client_read_cb(struct bufferevent *bev, void *arg)
 {
+	struct client	*c = arg;
+
 	(void)bev;
-	client_process(arg);
+	client_process(c);
+	client_rest(c);
 }
 
 /* A write that fell short has finished: the flush writes from now on. */
 static void
 client_write_cb(struct bufferevent *bev, void *arg)
 {
-	(void)arg;
-	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
 		bufferevent_disable(bev, EV_WRITE);
+		client_rest(arg);
+	}
 }
 
 void

@@ -32,6 +32,9 @@ enum client_close_how {
 	CLIENT_GRACEFUL	/* send what is queued, send FIN, await the peer's */
 };
 
+/* Spare bufferevents a pool keeps at most. */
+#define CLIENT_SPARE_MAX	16
+
 /* Every client of a server, the close queue and what clients share. */
 struct client_pool {
 	struct event_base	*base;
@@ -44,6 +47,12 @@ struct client_pool {
 	struct event		*flush_ev;	/* writes them; owned */
 	struct event		*deadline_ev;	/* flush_ev's latest; owned */
 	int			 armed;		/* the flush has work waiting */
+	/*
+	 * Idle clients have no bufferevent (see client.c); these are the
+	 * last few they gave back, kept for the next to need one.  Owned.
+	 */
+	struct bufferevent	*spare[CLIENT_SPARE_MAX];
+	size_t			 nspare;
 	/*
 	 * Who gives a new socket its options (client_sockopts).  Linux and
 	 * the BSDs copy a listener's to the sockets it accepts, and the
@@ -78,7 +87,10 @@ struct client_pool {
 struct client {
 	struct user		 user;	/* nick, room, output: first member */
 	struct client_pool	*pool;
-	struct bufferevent	*bev;	/* owned; closes the socket when freed */
+	struct bufferevent	*bev;	/* owned; closes the socket when freed;
+					   NULL while the client is parked */
+	struct event		*park_ev;	/* owned, lazy: reads the socket
+						   while parked */
 	struct client_trace	*trace;	/* owned; only with --trace-tcp */
 	struct event		*timer_ev;	/* owned, lazy: --rate's pause, or
 						   the deadline of a close */
@@ -90,7 +102,8 @@ struct client {
 	TAILQ_ENTRY(client)	 dirty_entry;	/* in pool.dirty when dirty */
 	struct cluster_req	*req;	/* the cluster's: a reply it awaits */
 	unsigned long		 id;
-	int			 fd;	/* the bufferevent's socket, closed with it */
+	int			 fd;	/* the socket, closed with the bufferevent
+				   or, if parked, by client_free */
 	char			*reason;	/* owned; why it is closing */
 	char			 addr[56];	/* the peer, "1.2.3.4:5" or "[::1]:5" */
 	int			 flags;
@@ -142,6 +155,8 @@ void	client_printf_last(struct client *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 /* Bytes queued for this client and not yet written to the socket. */
 size_t	client_queued(const struct client *);
+/* Is the client parked: idle, with no bufferevent (see client.c)? */
+int	client_parked(const struct client *);
 /*
  * Start closing: stop handling input and queue the client for the reaper.
  * Idempotent and safe anywhere; an abort overrides a graceful close.

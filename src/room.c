@@ -27,6 +27,22 @@
 static void	member_catch_up(struct membership *);
 static void	user_queued(struct user *);
 
+/* The user's queue, which its owner makes now if it keeps none. */
+static struct evbuffer *
+user_out(struct user *u)
+{
+	if (u->out == NULL)
+		u->chat->attach(u);
+	return u->out;
+}
+
+/* Bytes queued for the user. */
+static size_t
+user_queue_len(const struct user *u)
+{
+	return u->out != NULL ? evbuffer_get_length(u->out) : 0;
+}
+
 /* Make a room and index it. */
 static struct room *
 room_new(struct chat *chat, const char *name)
@@ -297,17 +313,16 @@ room_deliver(struct room *r)
 		m->seen = 0;
 		if (from >= len || (m->user->flags & USER_MUTED))
 			continue;
-		if (r->chat->send != NULL &&
-		    evbuffer_get_length(m->user->out) == 0) {
+		if (r->chat->send != NULL && user_queue_len(m->user) == 0) {
 			from += r->chat->send(m->user, b->text + from,
 			    len - from);
 			if (from == len)
 				continue;
 		}
 		part = len - from;
-		if (2 * part < len || !room_lines_lend(b, m->user->out, from,
-		    part))
-			evbuffer_add(m->user->out, b->text + from, part);
+		if (2 * part < len || !room_lines_lend(b, user_out(m->user),
+		    from, part))
+			evbuffer_add(user_out(m->user), b->text + from, part);
 		user_queued(m->user);
 	}
 	room_lines_unref(NULL, 0, b);	/* the room's own hold */
@@ -343,7 +358,7 @@ user_check_queue(struct user *u)
 {
 	struct chat	*chat = u->chat;
 
-	if (chat->sendq != 0 && evbuffer_get_length(u->out) > chat->sendq &&
+	if (chat->sendq != 0 && user_queue_len(u) > chat->sendq &&
 	    chat->overflow != NULL)
 		chat->overflow(u);
 }
@@ -373,7 +388,7 @@ member_catch_up(struct membership *m)
 	m->seen = r->pend_len;
 	if (u->flags & USER_MUTED)
 		return;
-	evbuffer_add(u->out, r->pend->text + from, r->pend_len - from);
+	evbuffer_add(user_out(u), r->pend->text + from, r->pend_len - from);
 	user_queued(u);
 }
 
@@ -392,7 +407,7 @@ user_send(struct user *u, const char *line, size_t len)
 		return;
 	if (u->ms != NULL)
 		member_catch_up(u->ms);
-	evbuffer_add(u->out, line, len);
+	evbuffer_add(user_out(u), line, len);
 	user_queued(u);
 }
 
@@ -403,7 +418,7 @@ user_vappend(struct user *u, const char *fmt, va_list ap)
 		return;
 	if (u->ms != NULL)
 		member_catch_up(u->ms);
-	evbuffer_add_vprintf(u->out, fmt, ap);
+	evbuffer_add_vprintf(user_out(u), fmt, ap);
 	evbuffer_add(u->out, "\r\n", 2);
 	if (u->chat->queued != NULL)
 		u->chat->queued(u);

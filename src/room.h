@@ -25,7 +25,8 @@ struct user {
 	char			 nick[NAME_MAX_BYTES + 1];
 	struct htab_node	 node;	/* in chat.nicks while registered */
 	struct membership	*ms;	/* the one room the user is in, or NULL */
-	struct evbuffer		*out;	/* lines for this user; the client's */
+	struct evbuffer		*out;	/* lines for this user; the client's,
+					   NULL while it has none */
 	struct chat		*chat;	/* the chat it is in */
 	int			 flags;
 #define USER_MUTED	0x1	/* closing: appends to it are dropped */
@@ -112,6 +113,13 @@ struct chat {
 	 * The rest is queued as usual.  The same rules as for queued.
 	 */
 	size_t			(*send)(struct user *, const char *, size_t);
+	/*
+	 * Called before a line is appended to a user whose out is NULL:
+	 * the owner, which may keep a queue only while there is output
+	 * (evchatd's idle clients have none), sets out (may be NULL if
+	 * out never is).  The same rules as for queued.
+	 */
+	void			(*attach)(struct user *);
 	void			*owner;		/* for the hooks' owner */
 	/*
 	 * Called when a room's last member leaves, before a room other

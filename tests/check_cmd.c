@@ -137,7 +137,7 @@ static char *
 out(struct client *c)
 {
 	static char	 buf[16384];
-	struct evbuffer	*o = bufferevent_get_output(c->bev);
+	struct evbuffer	*o;
 	size_t		*off = &seen[c == a ? 0 : 1];
 	size_t		 n;
 
@@ -146,6 +146,12 @@ out(struct client *c)
 	size_t			 got = 0;
 
 	chat_deliver(&chat);	/* the rooms' lines, as the flush would */
+	if (client_parked(c)) {	/* nothing queued: it gave its queue back */
+		*off = 0;
+		buf[0] = '\0';
+		return buf;
+	}
+	o = bufferevent_get_output(c->bev);
 	n = evbuffer_get_length(o);
 	ck_assert_uint_lt(n, sizeof buf);
 	nv = evbuffer_peek(o, -1, NULL, v, 16);
@@ -479,7 +485,7 @@ START_TEST(test_last_line_not_cut_by_sendq)
 	 * limit, written at once, stays queued.  The welcome is still
 	 * queued too: the loop never runs here.
 	 */
-	while (send((int)bufferevent_getfd(a->bev), junk, sizeof junk,
+	while (send(a->fd, junk, sizeof junk,
 	    MSG_DONTWAIT) > 0)
 		continue;
 	chat.sendq = client_queued(a) + 80;
@@ -568,6 +574,132 @@ START_TEST(test_sockopts)
 #endif
 }
 END_TEST
+/*
+ * Run the loop a pass at a time, up to 100 passes, collecting what the
+ * peer fd can read, until it holds want.
+ */
+static int
+loop_until_read(int fd, const char *want)
+{
+	static char	got[8192];
+	size_t		len = 0;
+	int		i;
+
+	got[0] = '\0';
+	for (i = 0; i < 100 && strstr(got, want) == NULL; i++) {
+		event_base_loop(base, EVLOOP_NONBLOCK);
+		len += (size_t)snprintf(got + len, sizeof got - len, "%s",
+		    peer_read(fd));
+		if (len >= sizeof got - 1)
+			break;
+	}
+	return strstr(got, want) != NULL;
+}
+
+/*
+ * An idle client gives its bufferevent back (it is parked) and gets one
+ * again when it needs it: a room line still reaches it with no queue, a
+ * line for it alone is queued and written, its input is read and
+ * handled, and each time it parks again once it is idle.
+ */
+START_TEST(test_idle_client_parks)
+{
+	settle();
+	ck_assert(client_parked(a));
+	ck_assert(client_parked(b));
+	ck_assert_uint_eq(pool.nspare, 2);
+	say(a, "one");
+	client_pool_flush(&pool);
+	ck_assert(client_parked(b));
+	ck_assert_str_eq(peer_read(peer[1]), "<guest-1> one\r\n");
+	say(a, "/msg guest-2 psst");
+	ck_assert(!client_parked(b));
+	ck_assert_uint_gt(client_queued(b), 0);
+	client_pool_flush(&pool);
+	ck_assert(client_parked(b));
+	ck_assert_str_eq(peer_read(peer[1]), "*guest-1* psst\r\n");
+	(void)peer_read(peer[0]);
+	ck_assert_int_eq(send(peer[1], "/msg guest-1 hi\r\n", 17, 0), 17);
+	ck_assert(loop_until_read(peer[0], "*guest-2* hi\r\n"));
+	ck_assert_str_eq(peer_read(peer[1]), "-> *guest-1* hi\r\n");
+	ck_assert(client_parked(a));
+	ck_assert(client_parked(b));
+	ck_assert_uint_eq(pool.nclients, 2);
+}
+END_TEST
+
+/*
+ * A parked client whose socket stops taking lines gets its queue back for
+ * the rest, which libevent writes once the peer reads; then it parks.
+ */
+START_TEST(test_parked_client_full_socket)
+{
+	char	line[1000], buf[65536];
+	int	i;
+
+	settle();
+	memset(line, 'x', sizeof line - 1);
+	line[sizeof line - 1] = '\0';
+	for (i = 0; i < 4000 && client_queued(b) == 0; i++) {
+		say(a, line);
+		client_pool_flush(&pool);
+	}
+	ck_assert_uint_gt(client_queued(b), 0);
+	ck_assert(!client_parked(b));
+	ck_assert(bufferevent_get_enabled(b->bev) & EV_WRITE);
+	for (i = 0; i < 1000 && !client_parked(b); i++) {
+		while (recv(peer[1], buf, sizeof buf, MSG_DONTWAIT) > 0)
+			continue;
+		event_base_loop(base, EVLOOP_NONBLOCK);
+	}
+	ck_assert(client_parked(b));
+	ck_assert(!client_closing(b));
+}
+END_TEST
+
+/*
+ * A parked client's FIN is read at once: it is closed gracefully, its
+ * FIN answered, and freed; a parked client closed by the server drains
+ * like any other.  Its socket is closed once, by client_free.
+ */
+START_TEST(test_parked_client_closes)
+{
+	char	c;
+	int	i;
+
+	settle();
+	ck_assert(client_parked(b));
+	ck_assert_int_eq(shutdown(peer[1], SHUT_WR), 0);
+	for (i = 0; i < 100 && pool.nclients == 2; i++)
+		event_base_loop(base, EVLOOP_NONBLOCK);
+	ck_assert_uint_eq(pool.nclients, 1);
+	ck_assert_int_eq(recv(peer[1], &c, 1, MSG_DONTWAIT), 0);    /* FIN */
+	ck_assert_uint_eq(pool.graceful, 1);
+	ck_assert(client_parked(a));
+	client_close(a, CLIENT_GRACEFUL, "shutting down");
+	client_pool_reap(&pool);
+	ck_assert(!client_parked(a));
+	ck_assert(a->flags & CLIENT_FIN_SENT);
+	ck_assert(strstr(peer_read(peer[0]), "-!- guest-2 quit (") != NULL);
+	ck_assert_int_eq(recv(peer[0], &c, 1, MSG_DONTWAIT), 0);    /* FIN */
+}
+END_TEST
+
+/* The pool keeps at most CLIENT_SPARE_MAX bufferevents for later. */
+START_TEST(test_spares_bounded)
+{
+	int	fds[2 * CLIENT_SPARE_MAX];
+	size_t	i;
+
+	for (i = 0; i < 2 * CLIENT_SPARE_MAX; i++)
+		(void)make_client(&fds[i]);
+	client_pool_flush(&pool);
+	ck_assert_uint_eq(pool.nspare, CLIENT_SPARE_MAX);
+	ck_assert_uint_eq(pool.nclients, 2 + 2 * CLIENT_SPARE_MAX);
+	for (i = 0; i < 2 * CLIENT_SPARE_MAX; i++)
+		close(fds[i]);
+}
+END_TEST
 
 static Suite *
 cmd_suite(void)
@@ -600,6 +732,10 @@ cmd_suite(void)
 	tcase_add_test(tc, test_direct_send_keeps_sendq);
 	tcase_add_test(tc, test_drain_writes_at_once);
 	tcase_add_test(tc, test_sockopts);
+	tcase_add_test(tc, test_idle_client_parks);
+	tcase_add_test(tc, test_parked_client_full_socket);
+	tcase_add_test(tc, test_parked_client_closes);
+	tcase_add_test(tc, test_spares_bounded);
 	suite_add_tcase(s, tc);
 	return s;
 }
