@@ -140,6 +140,29 @@ line_append(struct line_reader *lr, unsigned char ch)
 	return 0;
 }
 
+/*
+ * Add n plain data bytes at once (no CR, LF or IAC among them), which the
+ * line has room for within max: the common case of line_append.
+ */
+static void
+line_append_run(struct line_reader *lr, const unsigned char *in, size_t n)
+{
+	size_t	cap = lr->cap;
+
+	if (lr->len + n >= cap) {	/* room for n and the NUL */
+		if (cap == 0)
+			cap = LINE_FIRST_CAP;
+		while (lr->len + n >= cap)
+			cap *= 2;
+		if (cap > lr->max + 1)
+			cap = lr->max + 1;
+		lr->buf = xreallocarray(lr->buf, cap, 1);
+		lr->cap = cap;
+	}
+	memcpy(lr->buf + lr->len, in, n);
+	lr->len += n;
+}
+
 /* End the current line; returns nonzero if it is to be handed out. */
 static int
 line_end(struct line_reader *lr)
@@ -235,6 +258,24 @@ line_scan(struct line_reader *lr, const unsigned char *in, size_t n,
 		if (lr->tn != NULL && lr->tn->rlen + 3 > LINE_REPLY_MAX) {
 			*res = LINE_REPLY;
 			return i;
+		}
+		/*
+		 * Plain data, in the middle of a line that fits: no byte of
+		 * it can end the line, start telnet or overflow, so it goes
+		 * in at once.  The byte after it takes the way below.
+		 */
+		if (lr->tstate == TS_DATA &&
+		    !(lr->flags & (LINE_CR | LINE_DISCARD))) {
+			size_t	j = i;
+
+			while (j < n && j - i < lr->max - lr->len &&
+			    in[j] != '\n' && in[j] != '\r' && in[j] != TN_IAC)
+				j++;
+			if (j > i) {
+				line_append_run(lr, in + i, j - i);
+				if ((i = j) == n)
+					break;
+			}
 		}
 		if (lr->tstate == TS_IAC && in[i] < TN_SE) {
 			/*
@@ -344,6 +385,10 @@ line_clean(const char *in, size_t len, char *out)
 	uint32_t		 cp;
 
 	while (i < len) {
+		if (s[i] >= 0x20 && s[i] < 0x7f) {	/* printable ASCII */
+			out[o++] = (char)s[i++];
+			continue;
+		}
 		if ((n = line_utf8_decode(s + i, len - i, &cp)) == 0) {
 			i += line_utf8_bad_len(s + i, len - i);
 			memcpy(out + o, "\xef\xbf\xbd", 3);	/* U+FFFD */
