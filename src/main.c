@@ -107,8 +107,8 @@ main_usage(FILE *f)
 "  -h, --help                show this help and exit\n"
 "  -V, --version             show the version and exit\n"
 "\n"
-"Logs go to stderr.  With port 0 each listener prints\n"
-"'listening on ADDR:PORT' before the server accepts.  The first SIGINT or\n"
+"Logs go to stderr.  Each listener prints 'listening on ADDR:PORT' (with\n"
+"port 0, the port it got) before the server accepts.  The first SIGINT or\n"
 "SIGTERM drains every client gracefully; a second one closes them now.\n",
 	    SERVER_DEFAULT_PORT, SOMAXCONN,
 #ifdef HAVE_HIREDIS
