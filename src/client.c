@@ -84,6 +84,13 @@ static void client_drain_write_cb(struct bufferevent *, void *);
 static void client_drain_event_cb(struct bufferevent *, short, void *);
 static void client_park_cb(evutil_socket_t, short, void *);
 
+/* Did a read or write fail only for now (the socket is not ready)? */
+static int
+client_retryable(int err)
+{
+	return err == EAGAIN || err == EWOULDBLOCK || err == EINTR;
+}
+
 /*
  * Give a client that has none a bufferevent on its socket, reading, with
  * the client's callbacks: one of the pool's spares if it has one.
@@ -205,7 +212,7 @@ client_park_cb(evutil_socket_t fd, short what, void *arg)
 		client_read_cb(c->bev, c);
 	else if (n == 0)
 		client_event_cb(c->bev, BEV_EVENT_READING | BEV_EVENT_EOF, c);
-	else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+	else if (!client_retryable(errno))
 		client_event_cb(c->bev, BEV_EVENT_READING | BEV_EVENT_ERROR,
 		    c);
 }
@@ -960,8 +967,7 @@ client_drain(struct client *c)
 	client_timer(c, (uint32_t)c->pool->linger * 1000u);
 	if (client_queued(c) > 0 &&
 	    !(bufferevent_get_enabled(c->bev) & EV_WRITE) &&
-	    client_write_now(c) == -1 && errno != EAGAIN &&
-	    errno != EWOULDBLOCK && errno != EINTR) {
+	    client_write_now(c) == -1 && !client_retryable(errno)) {
 		client_done(c);		/* an error: as client_drain_event_cb */
 		return;
 	}

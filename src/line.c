@@ -119,6 +119,27 @@ line_telnet_answer(struct line_telnet *tn, uint8_t verb, uint8_t opt)
 	tn->reply[tn->rlen++] = opt;
 }
 
+/*
+ * Make room for n more bytes and the NUL after them; the line must stay
+ * within max.  The buffer doubles from LINE_FIRST_CAP up to max + 1.
+ */
+static void
+line_reserve(struct line_reader *lr, size_t n)
+{
+	size_t	cap = lr->cap;
+
+	if (lr->len + n < cap)
+		return;
+	if (cap == 0)
+		cap = LINE_FIRST_CAP;
+	while (lr->len + n >= cap)
+		cap *= 2;
+	if (cap > lr->max + 1)
+		cap = lr->max + 1;
+	lr->buf = xreallocarray(lr->buf, cap, 1);
+	lr->cap = cap;
+}
+
 /* Add one data byte to the line; returns nonzero when it made it overlong. */
 static int
 line_append(struct line_reader *lr, unsigned char ch)
@@ -130,12 +151,7 @@ line_append(struct line_reader *lr, unsigned char ch)
 		lr->len = 0;
 		return 1;
 	}
-	if (lr->len + 1 >= lr->cap) {
-		lr->cap = lr->cap == 0 ? LINE_FIRST_CAP : lr->cap * 2;
-		if (lr->cap > lr->max + 1)
-			lr->cap = lr->max + 1;
-		lr->buf = xreallocarray(lr->buf, lr->cap, 1);
-	}
+	line_reserve(lr, 1);
 	lr->buf[lr->len++] = (char)ch;
 	return 0;
 }
@@ -147,18 +163,7 @@ line_append(struct line_reader *lr, unsigned char ch)
 static void
 line_append_run(struct line_reader *lr, const unsigned char *in, size_t n)
 {
-	size_t	cap = lr->cap;
-
-	if (lr->len + n >= cap) {	/* room for n and the NUL */
-		if (cap == 0)
-			cap = LINE_FIRST_CAP;
-		while (lr->len + n >= cap)
-			cap *= 2;
-		if (cap > lr->max + 1)
-			cap = lr->max + 1;
-		lr->buf = xreallocarray(lr->buf, cap, 1);
-		lr->cap = cap;
-	}
+	line_reserve(lr, n);
 	memcpy(lr->buf + lr->len, in, n);
 	lr->len += n;
 }

@@ -303,6 +303,7 @@ room_deliver(struct room *r)
 {
 	struct membership	*m;
 	struct room_lines	*b = r->pend;
+	struct evbuffer		*out;
 	size_t			 len = r->pend_len, from, part;
 
 	TAILQ_REMOVE(&r->chat->pend_rooms, r, pend_entry);
@@ -320,9 +321,9 @@ room_deliver(struct room *r)
 				continue;
 		}
 		part = len - from;
-		if (2 * part < len || !room_lines_lend(b, user_out(m->user),
-		    from, part))
-			evbuffer_add(user_out(m->user), b->text + from, part);
+		out = user_out(m->user);
+		if (2 * part < len || !room_lines_lend(b, out, from, part))
+			evbuffer_add(out, b->text + from, part);
 		user_queued(m->user);
 	}
 	room_lines_unref(NULL, 0, b);	/* the room's own hold */
