@@ -685,6 +685,29 @@ START_TEST(test_parked_client_closes)
 }
 END_TEST
 
+/*
+ * A parked client whose peer resets (closes with a line it never read)
+ * meets the error at once: it is aborted and freed, nothing else is.
+ */
+START_TEST(test_parked_client_reset)
+{
+	int	i;
+
+	settle();
+	say(a, "unread");
+	client_pool_flush(&pool);
+	ck_assert(client_parked(b));
+	close(peer[1]);		/* with the line unread: a reset */
+	peer[1] = -1;
+	ck_assert_uint_eq(pool.ungraceful, 0);
+	for (i = 0; i < 100 && pool.nclients == 2; i++)
+		event_base_loop(base, EVLOOP_NONBLOCK);
+	ck_assert_uint_eq(pool.nclients, 1);
+	ck_assert_uint_eq(pool.ungraceful, 1);
+	ck_assert(!client_closing(a));
+}
+END_TEST
+
 /* The pool keeps at most CLIENT_SPARE_MAX bufferevents for later. */
 START_TEST(test_spares_bounded)
 {
@@ -735,6 +758,7 @@ cmd_suite(void)
 	tcase_add_test(tc, test_idle_client_parks);
 	tcase_add_test(tc, test_parked_client_full_socket);
 	tcase_add_test(tc, test_parked_client_closes);
+	tcase_add_test(tc, test_parked_client_reset);
 	tcase_add_test(tc, test_spares_bounded);
 	suite_add_tcase(s, tc);
 	return s;
